@@ -1,0 +1,9 @@
+DROP TABLE institution_policies;
+DROP TABLE audit_events;
+DROP TABLE api_keys;
+DROP TABLE ledger_events;
+DROP TABLE position_events;
+DROP TABLE positions;
+DROP TABLE assets;
+DROP TABLE asset_templates;
+DROP TABLE institutions;

@@ -1,0 +1,10 @@
+-- Positions follow an escrow state machine:
+--   pending -> funded -> held -> released | refunded
+--   held -> disputed -> released | refunded
+--   pending -> cancelled
+-- state_version counts the state changes; it equals the number of position_events of
+-- the position, an invariant the workload generator and restore verification rely on.
+ALTER TABLE positions ADD COLUMN state_version integer NOT NULL DEFAULT 0;
+ALTER TABLE positions ADD CONSTRAINT positions_state_check
+    CHECK (state IN ('pending', 'funded', 'held', 'disputed', 'released', 'refunded', 'cancelled'));
+CREATE INDEX positions_open_idx ON positions (state) WHERE state NOT IN ('released', 'refunded', 'cancelled');

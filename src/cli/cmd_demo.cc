@@ -1,0 +1,207 @@
+// `pgkeeper demo`: the one-command tour. Starts the embedded cluster, creates the example
+// application's database, fills it, runs the workload, checks the invariant and runs
+// `check`. Each capability adds its step here, so the demo stays the product tour.
+#include <chrono>
+#include <memory>
+
+#include "check/report.h"
+#include "cli/commands.h"
+#include "demo/example_app.h"
+#include "pg/conninfo.h"
+#include "pg/local_cluster.h"
+#include "pg/quote.h"
+#include "workload/run.h"
+#include "workload/seed.h"
+#include "workload/verify.h"
+
+namespace pgk::cli {
+
+std::string DescribeInvariant(const workload::InvariantReport& r);  // cmd_workload.cc
+
+namespace {
+
+constexpr const char* kDemoDatabase = "escrowgrid";
+
+struct DemoArgs {
+  std::string dir;
+  bool keep = false;
+  int positions = 5000;
+  double workload_seconds = 3;
+  double rate = 300;
+};
+
+class Steps {
+ public:
+  explicit Steps(const Output& out) : out_(out) {}
+  void Begin(const std::string& name) {
+    name_ = name;
+    started_ = std::chrono::steady_clock::now();
+    ++n_;
+  }
+  double Done(const std::string& what) {
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    std::string label = std::to_string(n_) + ". " + name_;
+    label.resize(std::max<size_t>(label.size(), 13), ' ');
+    out_.Line(" " + out_.Bold(label) + what + out_.Dim("  (" + FormatDuration(s) + ")"));
+    return s;
+  }
+
+ private:
+  const Output& out_;
+  std::string name_;
+  int n_ = 0;
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace
+
+void SetupDemo(CLI::App* cmd, Handler* handler) {
+  auto args = std::make_shared<DemoArgs>();
+  cmd->add_option("--dir", args->dir, "Embedded cluster directory (default ./.pgkeeper-demo)");
+  cmd->add_flag("--keep", args->keep, "Leave the cluster running at the end and print its URL");
+  cmd->add_option("--positions", args->positions, "Positions to seed")->check(CLI::Range(10, 10000000));
+  cmd->add_option("--workload-seconds", args->workload_seconds, "How long the workload runs")
+      ->check(CLI::Range(0.0, 3600.0));
+  cmd->footer("With --db, the demo uses that server instead of the embedded cluster and creates the database "
+              "'escrowgrid' there (refusing to replace an existing one without --yes).");
+  *handler = [args](Context& ctx) {
+    const Output& out = ctx.out;
+    auto total_start = std::chrono::steady_clock::now();
+    Steps steps(out);
+    nlohmann::json summary;
+    out.Line(out.Bold("pgkeeper demo") + " — a tour on " +
+             (ctx.options.db.empty() ? "an embedded PostgreSQL cluster" : "the server given with --db"));
+    out.Line();
+
+    // 1. The server.
+    std::unique_ptr<pg::LocalCluster> cluster;
+    std::string admin_conninfo;
+    std::string app_conninfo;
+    std::string app_url;
+    steps.Begin("cluster");
+    if (ctx.options.db.empty()) {
+      auto c = pg::LocalCluster::Open({.dir = ctx.LocalDir(args->dir), .detached = args->keep});
+      if (!c.ok()) return ctx.Fail(c.status());
+      cluster = std::move(c).value();
+      Status s = cluster->Init();
+      if (s.ok()) s = cluster->Start();
+      if (!s.ok()) return ctx.Fail(s);
+      admin_conninfo = cluster->ConnInfo("postgres");
+      app_conninfo = cluster->ConnInfo(kDemoDatabase);
+      app_url = cluster->Url(kDemoDatabase);
+      steps.Done(std::string(cluster->already_running() ? "reused the running" : "started") + " PostgreSQL " +
+                 std::to_string(cluster->binaries().major) + " in " + cluster->dir().string() + " (127.0.0.1:" +
+                 std::to_string(cluster->port()) + ", data checksums on)");
+      summary["cluster"] = {{"dir", cluster->dir().string()}, {"port", cluster->port()}};
+    } else {
+      auto target = ctx.Target();
+      if (!target.ok()) return ctx.Fail(target.status());
+      auto admin = pg::WithDatabase(target->conninfo, "postgres");
+      auto app = pg::WithDatabase(target->conninfo, kDemoDatabase);
+      if (!admin.ok()) return ctx.Fail(admin.status());
+      if (!app.ok()) return ctx.Fail(app.status());
+      admin_conninfo = *admin;
+      app_conninfo = *app;
+      app_url = pg::DisplayConninfo(app_conninfo);
+      steps.Done("using " + pg::DisplayConninfo(target->conninfo));
+    }
+
+    // 2. The example application's schema.
+    steps.Begin("schema");
+    {
+      auto admin = pg::Connection::Connect(admin_conninfo);
+      if (!admin.ok()) return ctx.Fail(admin.status());
+      auto exists = admin->QueryValue("SELECT count(*) FROM pg_database WHERE datname = $1", {std::string(kDemoDatabase)});
+      if (!exists.ok()) return ctx.Fail(exists.status());
+      if (*exists != "0" && !cluster && !ctx.options.yes) {
+        return ctx.Fail(Status::Refused(std::string("database ") + kDemoDatabase + " already exists on that server",
+                                        "add --yes to replace it, or run the demo without --db"));
+      }
+      Status s = admin->Exec(std::string("DROP DATABASE IF EXISTS ") + pg::QuoteIdent(kDemoDatabase) + " WITH (FORCE)");
+      if (s.ok()) s = admin->Exec(std::string("CREATE DATABASE ") + pg::QuoteIdent(kDemoDatabase));
+      if (!s.ok()) return ctx.Fail(s);
+    }
+    auto conn = pg::Connection::Connect(app_conninfo);
+    if (!conn.ok()) return ctx.Fail(conn.status());
+    auto applied = demo::ApplyExampleMigrations(*conn);
+    if (!applied.ok()) return ctx.Fail(applied.status());
+    if (cluster) (void)demo::WriteExampleMigrations((cluster->dir() / "migrations").string());
+    steps.Done("created database " + std::string(kDemoDatabase) + " and applied " + std::to_string(*applied) +
+               " migrations (examples/escrowgrid)");
+
+    // 3. Data.
+    steps.Begin("data");
+    auto seeded = workload::Seed(*conn, {.positions = args->positions});
+    if (!seeded.ok()) return ctx.Fail(seeded.status());
+    steps.Done("seeded " + FormatCount(seeded->total_rows()) + " rows: " + FormatCount(seeded->institutions) +
+               " institutions, " + FormatCount(seeded->assets) + " assets, " + FormatCount(seeded->positions) +
+               " positions with " + FormatCount(seeded->events) + " state changes");
+    summary["seeded_rows"] = seeded->total_rows();
+
+    // 4. Traffic, then the invariant that later proves restores lose nothing.
+    steps.Begin("workload");
+    auto run = workload::Run({.conninfo = app_conninfo, .rate = args->rate, .duration_s = args->workload_seconds,
+                              .clients = 2});
+    if (!run.ok()) return ctx.Fail(run.status());
+    auto inv = workload::VerifyInvariant(*conn);
+    if (!inv.ok()) return ctx.Fail(inv.status());
+    steps.Done(FormatCount(run->state_changes) + " state changes in " + FormatDuration(run->elapsed_s) +
+               " on 2 connections; " + DescribeInvariant(*inv));
+    summary["workload"] = {{"state_changes", run->state_changes}, {"invariant_holds", inv->holds()}};
+    if (!inv->holds()) return ctx.Fail(Status::Problem(DescribeInvariant(*inv)));
+    (void)conn->Exec("ANALYZE");
+
+    // 5. The operator's first command.
+    steps.Begin("check");
+    auto report = check::RunCheck(*conn, {.config = &ctx.config});
+    if (!report.ok()) return ctx.Fail(report.status());
+    int warnings = report->Count(check::Severity::kWarning);
+    int errors = report->Count(check::Severity::kError);
+    steps.Done(std::string(report->Healthy(false) ? "healthy" : "unhealthy") + ": PostgreSQL " +
+               report->server_version + ", " + FormatBytes(report->database_bytes) + ", " +
+               std::to_string(report->tables.size()) + " tables, " + std::to_string(errors) + " errors, " +
+               std::to_string(warnings) + " warnings");
+    for (const auto& f : report->findings) {
+      if (f.severity >= check::Severity::kWarning) {
+        out.Line("      " + (f.severity == check::Severity::kError ? out.Red("FAIL ") : out.Yellow("WARN ")) + f.message);
+      }
+    }
+    summary["check"] = report->ToJson(false);
+
+    double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - total_start).count();
+    out.Line();
+    out.Line("Done in " + FormatDuration(total) + ".");
+    out.Line();
+    out.Line(out.Bold("Try next"));
+    std::string db_flag = "--db " + app_url;
+    if (cluster && args->keep) {
+      out.Line("  export PGPASSFILE=" + cluster->pgpass_path().string());
+      out.Line("  pgkeeper check " + db_flag + " --exact       exact row counts");
+      out.Line("  pgkeeper check " + db_flag + " --json        the same report for scripts");
+      out.Line("  pgkeeper workload run " + db_flag + " --rate 500 --duration 30");
+      out.Line("  pgkeeper workload verify " + db_flag);
+      out.Line("  psql " + app_url);
+      out.Line("  pgkeeper local stop          stop the cluster (pgkeeper local destroy --yes removes it)");
+    } else if (cluster) {
+      out.Line("  pgkeeper demo --keep         the same, leaving the cluster running to explore");
+      out.Line("  pgkeeper check --help        the report against your own database (--db or DATABASE_URL)");
+      out.Line("  ls " + (cluster->dir() / "migrations").string() + "   the example application's migrations");
+    } else {
+      out.Line("  pgkeeper check " + db_flag + " --exact");
+      out.Line("  pgkeeper workload verify " + db_flag);
+    }
+    if (cluster && !args->keep) {
+      Status s = cluster->Stop();
+      if (!s.ok()) return ctx.Fail(s);
+      out.Line();
+      out.Line(out.Dim("The cluster is stopped; its data stays in " + cluster->dir().string() +
+                       " (pgkeeper local destroy --yes removes it)."));
+    }
+    summary["seconds"] = total;
+    summary["url"] = app_url;
+    if (out.json()) out.Json(summary);
+    return 0;
+  };
+}
+
+}  // namespace pgk::cli

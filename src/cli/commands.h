@@ -1,0 +1,36 @@
+// The command table (after ninja's subcommand table): each command registers its CLI11
+// subcommand and options, and sets the handler that runs when it is chosen. Adding a
+// capability means adding one Setup function here and one file under src/cli/.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+#include "cli/context.h"
+
+namespace pgk::cli {
+
+using Handler = std::function<int(Context&)>;
+
+struct CommandSpec {
+  const char* name;
+  const char* description;
+  void (*setup)(CLI::App* command, Handler* handler);
+};
+
+void SetupCheck(CLI::App* command, Handler* handler);
+void SetupDemo(CLI::App* command, Handler* handler);
+void SetupLocal(CLI::App* command, Handler* handler);
+void SetupWorkload(CLI::App* command, Handler* handler);
+
+inline const CommandSpec kCommands[] = {
+    {"check", "Report on a database's health: connection, settings, size, tables", &SetupCheck},
+    {"demo", "Tour pgkeeper on an embedded cluster with the example application", &SetupDemo},
+    {"local", "Manage the embedded local PostgreSQL cluster", &SetupLocal},
+    {"workload", "Seed, run and verify the example application's workload", &SetupWorkload},
+};
+
+// Parses argv, runs the chosen command, returns the process exit code.
+int RunCli(int argc, char** argv);
+
+}  // namespace pgk::cli

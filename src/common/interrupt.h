@@ -1,0 +1,22 @@
+// SIGINT/SIGTERM/SIGHUP handling. InstallInterruptHandler() blocks those signals in every
+// thread and waits for them on a dedicated thread, where ordinary code may run (a plain
+// signal handler could not stop a server or close a connection safely). On a signal the
+// registered cleanup hooks run, newest first, and the process exits with 128+signal.
+#pragma once
+
+#include <functional>
+#include <string>
+
+namespace pgk {
+
+// Call once, early in main(), before any other thread starts (threads inherit the mask).
+void InstallInterruptHandler();
+
+// Registers `fn` to run on interrupt; returns an id for RemoveCleanupHook.
+int AddCleanupHook(std::function<void()> fn);
+void RemoveCleanupHook(int id);
+
+// True once a signal arrived (long loops may poll it to stop early).
+bool Interrupted();
+
+}  // namespace pgk
