@@ -11,7 +11,9 @@ int main(int argc, char** argv) {
   pgk::InstallInterruptHandler();
   std::signal(SIGPIPE, SIG_IGN);
   try {
-    return pgk::cli::RunCli(argc, argv);
+    int code = pgk::cli::RunCli(argc, argv);
+    if (pgk::Interrupted()) pgk::AwaitInterruptExit();
+    return code;
   } catch (const std::exception& e) {
     // A bug, not a user error: no stack trace, but a message that can be reported.
     std::cerr << "error: internal error: " << e.what() << "\nhint: please report this with the command you ran\n";

@@ -11,19 +11,13 @@ namespace pgk::cli {
 namespace {
 
 // CLI11 reports an unknown command as an "extra" argument; name it and suggest.
-std::string UnknownCommandMessage(const CLI::App& app, const std::string& what) {
+std::string UnknownCommandMessage(const CLI::App& app, const std::string& fallback) {
+  std::vector<std::string> extras = app.remaining();
+  if (extras.empty()) return fallback;
   std::vector<std::string> names;
   for (const auto& c : kCommands) names.emplace_back(c.name);
-  std::string word = what;
-  auto pos = word.find_first_of(" :");
-  std::string msg = what;
-  std::vector<std::string> extras = app.remaining();
-  if (!extras.empty()) {
-    word = extras.front();
-    msg = "unknown command or argument '" + word + "'";
-    if (auto m = ClosestMatch(word, names)) msg += " (did you mean '" + *m + "'?)";
-  }
-  (void)pos;
+  std::string msg = "unknown command or argument '" + extras.front() + "'";
+  if (auto m = ClosestMatch(extras.front(), names)) msg += " (did you mean '" + *m + "'?)";
   return msg;
 }
 
@@ -68,7 +62,9 @@ int RunCli(int argc, char** argv) {
     std::cerr << "error: " << UnknownCommandMessage(app, e.what()) << "\nhint: run 'pgkeeper --help' for the commands\n";
     return 2;
   } catch (const CLI::RequiredError& e) {
-    if (app.get_subcommands().empty()) {
+    if (app.get_subcommands().empty() && !app.remaining().empty()) {
+      std::cerr << "error: " << UnknownCommandMessage(app, e.what()) << "\nhint: run 'pgkeeper --help' for the commands\n";
+    } else if (app.get_subcommands().empty()) {
       std::cerr << app.help() << "\nerror: a command is required\n";
     } else {
       std::cerr << "error: " << e.what() << "\nhint: add --help to the command for its usage\n";

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/output.h"
+#include "common/interrupt.h"
 #include "common/config.h"
 #include "pg/connection.h"
 #include "pg/conninfo.h"
@@ -37,7 +38,8 @@ class Context {
   }
   // Prints the error (and JSON error document) and returns its exit code.
   int Fail(const Status& status) const {
-    out.Error(status);
+    // After Ctrl-C, failures are the interrupt's doing: the signal thread reports it.
+    if (!Interrupted()) out.Error(status);
     return status.exit_code();
   }
 };

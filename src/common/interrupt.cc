@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -61,5 +62,9 @@ void RemoveCleanupHook(int id) {
 }
 
 bool Interrupted() { return g_interrupted; }
+
+void AwaitInterruptExit() {
+  for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+}
 
 }  // namespace pgk

@@ -85,6 +85,11 @@ Result<Process> Process::Spawn(const ProcessOptions& options) {
     out_fd = ::open(options.output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (out_fd < 0) return Status::IO("cannot open " + options.output_file + ": " + std::strerror(errno));
   }
+  int err_fd = -1;
+  if (!options.stderr_file.empty()) {
+    err_fd = ::open(options.stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (err_fd < 0) return Status::IO("cannot open " + options.stderr_file + ": " + std::strerror(errno));
+  }
   int pipe_fds[2] = {-1, -1};
   if (options.capture && ::pipe2(pipe_fds, O_CLOEXEC) != 0) {
     if (out_fd >= 0) ::close(out_fd);
@@ -98,6 +103,7 @@ Result<Process> Process::Spawn(const ProcessOptions& options) {
   if (pid < 0) {
     int err = errno;
     if (out_fd >= 0) ::close(out_fd);
+    if (err_fd >= 0) ::close(err_fd);
     return Status::ChildFailed("cannot fork to run " + options.argv[0] + ": " + std::strerror(err));
   }
   if (pid == 0) {
@@ -118,6 +124,7 @@ Result<Process> Process::Spawn(const ProcessOptions& options) {
       ::dup2(pipe_fds[1], STDOUT_FILENO);
       ::dup2(pipe_fds[1], STDERR_FILENO);
     }
+    if (err_fd >= 0) ::dup2(err_fd, STDERR_FILENO);
     if (options.run_as && IsRoot()) {
       if (::setgroups(0, nullptr) != 0 || ::setgid(options.run_as->gid) != 0 || ::setuid(options.run_as->uid) != 0) {
         fail(1);
@@ -140,6 +147,7 @@ Result<Process> Process::Spawn(const ProcessOptions& options) {
   }
   ::close(err_pipe[1]);
   if (out_fd >= 0) ::close(out_fd);
+  if (err_fd >= 0) ::close(err_fd);
   if (options.capture) ::close(pipe_fds[1]);
   int payload[2] = {0, 0};
   ssize_t n;

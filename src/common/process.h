@@ -33,7 +33,8 @@ struct ProcessOptions {
   std::optional<UserInfo> run_as;           // drop privileges to this user (root only)
   std::string cwd;
   std::string output_file;                  // append stdout+stderr here (empty: inherit/capture)
-  bool capture = false;                     // capture stdout+stderr (RunProcess)
+  std::string stderr_file;                  // stderr goes here instead (truncated first)
+  bool capture = false;                     // capture stdout (+stderr unless stderr_file) (RunProcess)
   bool new_session = false;                 // setsid(): own process group, no terminal signals
   int parent_death_signal = 0;              // signal sent to the child when we die (Linux)
   bool stdin_null = true;

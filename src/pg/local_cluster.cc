@@ -128,6 +128,13 @@ std::optional<UserInfo> LocalCluster::ServerUser() const {
   return *u;
 }
 
+std::filesystem::path LocalCluster::RealDataDir() const {
+  // data/ may be a symlink the server user cannot follow from here (PrepareDataDir).
+  std::error_code ec;
+  auto real = std::filesystem::canonical(data_dir(), ec);
+  return ec ? data_dir() : real;
+}
+
 bool LocalCluster::initialized() const { return std::filesystem::exists(data_dir() / "PG_VERSION"); }
 
 Status LocalCluster::LoadState() {
@@ -193,13 +200,17 @@ Status LocalCluster::Init() {
   PGK_RETURN_IF_ERROR(PrepareDataDir());
   password_ = RandomHex(16);
   auto user = ServerUser();
-  std::filesystem::path pwfile = options_.dir / ".initdb-pwfile";
+  // The password file must be readable by the server user: put it beside the real PGDATA,
+  // which that user can reach (see PrepareDataDir).
+  std::filesystem::path real_data = RealDataDir();
+  std::filesystem::path pwfile = real_data.parent_path() / ("." + real_data.filename().string() + ".pwfile");
   PGK_RETURN_IF_ERROR(fs::WriteFile(pwfile, password_ + "\n", {.atomic = false, .sync = false}));
   if (user) PGK_RETURN_IF_ERROR(Chown(pwfile, *user));
-  ProcessOptions po{.argv = {bin_.Path("initdb"), "-D", data_dir().string(), "-U", superuser_, "--pwfile=" + pwfile.string(),
+  ProcessOptions po{.argv = {bin_.Path("initdb"), "-D", real_data.string(), "-U", superuser_, "--pwfile=" + pwfile.string(),
                              "--auth-host=scram-sha-256", "--auth-local=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8",
                              "--data-checksums", "--no-sync", "--no-instructions"},
-                    .unset_env = {"PGDATA", "PGPORT", "PGHOST"}};
+                    .unset_env = {"PGDATA", "PGPORT", "PGHOST"},
+                    .cwd = "/"};  // our cwd may not be reachable by the server user
   po.run_as = user;
   log::Debug("initdb -D {}", data_dir().string());
   auto r = RunProcess(po);
@@ -262,13 +273,13 @@ Status LocalCluster::Start() {
 }
 
 Status LocalCluster::StartOnce(bool* port_in_use) {
-  std::vector<std::string> argv = {bin_.Path("postgres"),  "-D", data_dir().string(), "-p", std::to_string(port_),
+  std::vector<std::string> argv = {bin_.Path("postgres"),  "-D", RealDataDir().string(), "-p", std::to_string(port_),
                                    "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="};
   for (const auto& s : options_.settings) {
     argv.push_back("-c");
     argv.push_back(s);
   }
-  ProcessOptions po{.argv = argv, .unset_env = {"PGDATA", "PGPORT", "PGHOST", "PGOPTIONS"}};
+  ProcessOptions po{.argv = argv, .unset_env = {"PGDATA", "PGPORT", "PGHOST", "PGOPTIONS"}, .cwd = "/"};
   po.run_as = ServerUser();
   po.output_file = log_path().string();
   po.new_session = true;  // a Ctrl-C in the terminal is ours to handle, not the server's

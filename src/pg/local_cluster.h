@@ -79,6 +79,7 @@ class LocalCluster {
   Status StartOnce(bool* port_in_use);
   Status WaitReady(Process* child, bool* port_in_use);
   std::optional<UserInfo> ServerUser() const;
+  std::filesystem::path RealDataDir() const;
 
   LocalClusterOptions options_;
   PgBinaries bin_;

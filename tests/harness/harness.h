@@ -1,0 +1,52 @@
+// Test harness: real PostgreSQL servers, started by the test process itself.
+// Each integration test binary gets one embedded cluster (initdb'd in a private temp
+// dir on a free loopback port, run as the `postgres` user under root), shared by its
+// tests, each of which works in its own database so tests stay independent.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/fs.h"
+#include "pg/connection.h"
+#include "pg/local_cluster.h"
+
+namespace pgk::test {
+
+// The process-wide cluster, started on first use and stopped when the tests end.
+pg::LocalCluster& Cluster();
+
+// A fresh, empty database on Cluster() with a unique name derived from `prefix`.
+std::string CreateDatabase(const std::string& prefix);
+// Creates a database and applies the example application's migrations (and seed data
+// when `positions` > 0).
+std::string CreateExampleDatabase(const std::string& prefix, int positions = 0);
+
+// Connection strings to `db` on Cluster().
+std::string ConnInfo(const std::string& db);
+std::string UrlWithPassword(const std::string& db);  // postgresql://postgres:<pw>@127.0.0.1:port/db
+std::string Password();
+pg::Connection Connect(const std::string& db);
+
+// A private temporary directory that lives as long as the test binary.
+std::string TempPath(const std::string& name);
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+  nlohmann::json Json() const;  // parses stdout (fails the test if it is not JSON)
+  std::string All() const { return out + err; }
+};
+
+// Runs the built pgkeeper binary. The environment is cleaned of DATABASE_URL and PG*
+// variables first, so only what the test passes in `env` applies.
+CliResult RunCli(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
+                 const std::string& cwd = "");
+
+std::string BinaryPath();
+
+}  // namespace pgk::test
