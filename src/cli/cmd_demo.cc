@@ -159,8 +159,9 @@ void SetupDemo(CLI::App* cmd, Handler* handler) {
     int errors = report->Count(check::Severity::kError);
     steps.Done(std::string(report->Healthy(false) ? "healthy" : "unhealthy") + ": PostgreSQL " +
                report->server_version + ", " + FormatBytes(report->database_bytes) + ", " +
-               std::to_string(report->tables.size()) + " tables, " + std::to_string(errors) + " errors, " +
-               std::to_string(warnings) + " warnings");
+               std::to_string(report->tables.size()) + " tables, " + std::to_string(errors) +
+               (errors == 1 ? " error, " : " errors, ") + std::to_string(warnings) +
+               (warnings == 1 ? " warning" : " warnings"));
     for (const auto& f : report->findings) {
       if (f.severity >= check::Severity::kWarning) {
         out.Line("      " + (f.severity == check::Severity::kError ? out.Red("FAIL ") : out.Yellow("WARN ")) + f.message);
@@ -185,7 +186,9 @@ void SetupDemo(CLI::App* cmd, Handler* handler) {
     } else if (cluster) {
       out.Line("  pgkeeper demo --keep         the same, leaving the cluster running to explore");
       out.Line("  pgkeeper check --help        the report against your own database (--db or DATABASE_URL)");
-      out.Line("  ls " + (cluster->dir() / "migrations").string() + "   the example application's migrations");
+      out.Line("  pgkeeper local start         start the demo cluster again, and `local stop` to stop it");
+      out.Line("  ls " + (cluster->dir() / "migrations").string());
+      out.Line("                               the example application's migrations");
     } else {
       out.Line("  pgkeeper check " + db_flag + " --exact");
       out.Line("  pgkeeper workload verify " + db_flag);
