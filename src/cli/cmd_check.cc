@@ -3,6 +3,7 @@
 
 #include "check/report.h"
 #include "cli/commands.h"
+#include "migrate/check_section.h"
 
 namespace pgk::cli {
 
@@ -88,6 +89,7 @@ void RenderHuman(const Output& out, const check::CheckReport& r, bool strict) {
 }  // namespace
 
 void SetupCheck(CLI::App* cmd, Handler* handler) {
+  migrate::RegisterMigrationCheck();
   auto args = std::make_shared<CheckArgs>();
   cmd->add_flag("--exact", args->exact, "Count rows exactly (one consistent snapshot) instead of estimates");
   cmd->add_flag("--strict", args->strict, "Treat warnings as problems (exit 1)");

@@ -6,7 +6,9 @@
 
 #include "check/report.h"
 #include "cli/commands.h"
+#include "common/fs.h"
 #include "demo/example_app.h"
+#include "migrate/runner.h"
 #include "pg/conninfo.h"
 #include "pg/local_cluster.h"
 #include "pg/quote.h"
@@ -17,6 +19,7 @@
 namespace pgk::cli {
 
 std::string DescribeInvariant(const workload::InvariantReport& r);  // cmd_workload.cc
+void PrintMigrationTable(const Output& out, const migrate::StatusReport& s, const std::string& indent);  // cmd_migrate.cc
 
 namespace {
 
@@ -123,11 +126,24 @@ void SetupDemo(CLI::App* cmd, Handler* handler) {
     }
     auto conn = pg::Connection::Connect(app_conninfo);
     if (!conn.ok()) return ctx.Fail(conn.status());
-    auto applied = demo::ApplyExampleMigrations(*conn);
+    std::string migrations_dir = cluster ? (cluster->dir() / "migrations").string() : "";
+    // The demo's own copy: rewritten each run so it matches this binary's example.
+    if (!migrations_dir.empty()) (void)fs::RemoveAll(migrations_dir);
+    auto applied = demo::ApplyExampleMigrations(*conn, migrations_dir);
     if (!applied.ok()) return ctx.Fail(applied.status());
-    if (cluster) (void)demo::WriteExampleMigrations((cluster->dir() / "migrations").string());
-    steps.Done("created database " + std::string(kDemoDatabase) + " and applied " + std::to_string(*applied) +
-               " migrations (examples/escrowgrid)");
+    steps.Done("created database " + std::string(kDemoDatabase) + "; `migrate up` applied " + std::to_string(*applied) +
+               " migrations of the example application (one with CREATE INDEX CONCURRENTLY)");
+    summary["migrations_applied"] = *applied;
+    if (!migrations_dir.empty()) {
+      // What `pgkeeper migrate status` now shows.
+      auto files = migrate::LoadMigrations(migrations_dir);
+      std::vector<std::string> notes;
+      if (files.ok()) {
+        migrate::Runner runner(*conn, *files, {});
+        auto status = runner.ReadStatus(&notes);
+        if (status.ok()) PrintMigrationTable(out, *status, "      ");
+      }
+    }
 
     // 3. Data.
     steps.Begin("data");
@@ -178,6 +194,7 @@ void SetupDemo(CLI::App* cmd, Handler* handler) {
     if (cluster && args->keep) {
       out.Line("  export PGPASSFILE=" + cluster->pgpass_path().string());
       out.Line("  pgkeeper check " + db_flag + " --exact       exact row counts");
+      out.Line("  pgkeeper migrate status --dir " + (cluster->dir() / "migrations").string() + " " + db_flag);
       out.Line("  pgkeeper check " + db_flag + " --json        the same report for scripts");
       out.Line("  pgkeeper workload run " + db_flag + " --rate 500 --duration 30");
       out.Line("  pgkeeper workload verify " + db_flag);
@@ -187,8 +204,8 @@ void SetupDemo(CLI::App* cmd, Handler* handler) {
       out.Line("  pgkeeper demo --keep         the same, leaving the cluster running to explore");
       out.Line("  pgkeeper check --help        the report against your own database (--db or DATABASE_URL)");
       out.Line("  pgkeeper local start         start the demo cluster again, and `local stop` to stop it");
-      out.Line("  ls " + (cluster->dir() / "migrations").string());
-      out.Line("                               the example application's migrations");
+      out.Line("  pgkeeper migrate lint --dir " + (cluster->dir() / "migrations").string());
+      out.Line("                               lint the example application's migrations");
     } else {
       out.Line("  pgkeeper check " + db_flag + " --exact");
       out.Line("  pgkeeper workload verify " + db_flag);

@@ -21,12 +21,14 @@ struct CommandSpec {
 void SetupCheck(CLI::App* command, Handler* handler);
 void SetupDemo(CLI::App* command, Handler* handler);
 void SetupLocal(CLI::App* command, Handler* handler);
+void SetupMigrate(CLI::App* command, Handler* handler);
 void SetupWorkload(CLI::App* command, Handler* handler);
 
 inline const CommandSpec kCommands[] = {
     {"check", "Report on a database's health: connection, settings, size, tables", &SetupCheck},
     {"demo", "Tour pgkeeper on an embedded cluster with the example application", &SetupDemo},
     {"local", "Manage the embedded local PostgreSQL cluster", &SetupLocal},
+    {"migrate", "Apply, roll back, check and lint schema migrations (golang-migrate layout)", &SetupMigrate},
     {"workload", "Seed, run and verify the example application's workload", &SetupWorkload},
 };
 

@@ -30,7 +30,7 @@ class Context {
 
   // --db, DATABASE_URL, config file, libpq environment (first that is set).
   Result<pg::ConnTarget> Target() const;
-  Result<pg::Connection> Connect() const;
+  Result<pg::Connection> Connect(const std::string& application_name = "pgkeeper") const;
   // The embedded cluster's directory: the flag, else local.dir, else ./.pgkeeper-demo.
   std::string LocalDir(const std::string& flag) const {
     if (!flag.empty()) return flag;

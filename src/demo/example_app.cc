@@ -1,6 +1,9 @@
 #include "demo/example_app.h"
 
+#include <optional>
+
 #include "common/fs.h"
+#include "migrate/runner.h"
 
 namespace pgk::demo {
 
@@ -12,16 +15,20 @@ Status WriteExampleMigrations(const std::string& dir) {
   return Status::Ok();
 }
 
-Result<int> ApplyExampleMigrations(pg::Connection& conn) {
-  int applied = 0;
-  for (const auto& [name, text] : ExampleMigrationFiles()) {
-    if (name.size() < 7 || name.compare(name.size() - 7, 7, ".up.sql") != 0) continue;
-    PGK_ASSIGN_OR_RETURN(auto tx, pg::Transaction::Begin(conn));
-    PGK_RETURN_IF_ERROR(conn.Exec(text).WithContext("migration " + name));
-    PGK_RETURN_IF_ERROR(tx.Commit());
-    ++applied;
+Result<int> ApplyExampleMigrations(pg::Connection& conn, const std::string& dir) {
+  std::optional<fs::TempDir> tmp;
+  std::string target = dir;
+  if (target.empty()) {
+    PGK_ASSIGN_OR_RETURN(auto t, fs::TempDir::Create("pgkeeper-example-"));
+    tmp.emplace(std::move(t));
+    target = tmp->path().string();
   }
-  return applied;
+  PGK_RETURN_IF_ERROR(WriteExampleMigrations(target));
+  PGK_ASSIGN_OR_RETURN(auto files, migrate::LoadMigrations(target));
+  migrate::Runner runner(conn, files, {});
+  PGK_ASSIGN_OR_RETURN(auto result, runner.Run([](const migrate::StatusReport& s) { return migrate::PlanUp(s, 0, {}); },
+                                               nullptr));
+  return static_cast<int>(result.steps.size());
 }
 
 }  // namespace pgk::demo

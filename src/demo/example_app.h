@@ -18,8 +18,8 @@ std::vector<std::pair<std::string, std::string>> ExampleMigrationFiles();
 // and to run `pgkeeper migrate` against.
 Status WriteExampleMigrations(const std::string& dir);
 
-// Applies every *.up.sql in order, each in its own transaction. Returns how many ran.
-// (The demo's bootstrap; the migrations capability replaces it with `migrate up`.)
-Result<int> ApplyExampleMigrations(pg::Connection& conn);
+// Writes the migrations to `dir` (a private temporary directory when empty) and applies
+// them with the migration runner (`migrate up`). Returns how many ran.
+Result<int> ApplyExampleMigrations(pg::Connection& conn, const std::string& dir = "");
 
 }  // namespace pgk::demo

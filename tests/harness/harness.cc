@@ -107,7 +107,7 @@ std::string CreateDatabase(const std::string& prefix) {
 std::string CreateExampleDatabase(const std::string& prefix, int positions) {
   std::string db = CreateDatabase(prefix);
   auto conn = Connect(db);
-  auto applied = demo::ApplyExampleMigrations(conn);
+  auto applied = demo::ApplyExampleMigrations(conn, "");
   EXPECT_TRUE(applied.ok()) << applied.status().ToString();
   if (positions > 0) {
     auto st = workload::Seed(conn, {.positions = positions});

@@ -74,6 +74,7 @@ CREATE TABLE ledger_events (
     payload         jsonb NOT NULL DEFAULT '{}'
 );
 CREATE INDEX ledger_events_position_id_idx ON ledger_events (position_id);
+CREATE INDEX ledger_events_at_idx ON ledger_events (at);
 
 CREATE TABLE api_keys (
     id              text PRIMARY KEY,
@@ -99,6 +100,7 @@ CREATE TABLE audit_events (
     payload         jsonb NOT NULL DEFAULT '{}'
 );
 CREATE INDEX audit_events_institution_occurred_idx ON audit_events (institution_id, occurred_at);
+CREATE INDEX audit_events_occurred_idx ON audit_events (occurred_at);
 
 CREATE TABLE institution_policies (
     id              text PRIMARY KEY,

@@ -1,3 +1,2 @@
-DROP INDEX positions_open_idx;
 ALTER TABLE positions DROP CONSTRAINT positions_state_check;
 ALTER TABLE positions DROP COLUMN state_version;

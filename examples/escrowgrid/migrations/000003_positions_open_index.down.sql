@@ -1,0 +1,2 @@
+-- pgkeeper:no-transaction
+DROP INDEX CONCURRENTLY IF EXISTS positions_open_idx;

@@ -1,0 +1,18 @@
+// Hashes used outside the backup pipeline: file checksums for migrations and similar.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace pgk {
+
+// Lowercase hex SHA-256 of `data` (OpenSSL EVP).
+std::string Sha256Hex(std::string_view data);
+
+// Flyway's migration checksum: CRC-32 over the file's lines with line terminators
+// (\n, \r\n, \r) removed and a leading UTF-8 BOM dropped, as a signed 32-bit integer.
+// Lets pgkeeper validate history rows imported from flyway_schema_history.
+int32_t FlywayChecksum(std::string_view data);
+
+}  // namespace pgk
