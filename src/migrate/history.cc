@@ -159,28 +159,23 @@ Status History::AdoptGolangMigrate(const MigrationSet& files, std::vector<std::s
   uint64_t current = static_cast<uint64_t>(rows.GetInt(0, 0));
   bool dirty = rows.GetBool(0, 1);
   PGK_RETURN_IF_ERROR(conn_.Exec("ALTER TABLE " + qt + " " + kAddColumns));
-  // golang-migrate records only the newest version: every file up to it was applied.
-  std::vector<uint64_t> versions;
-  for (const auto& f : files.files) {
-    if (f.version > current) break;
-    versions.push_back(f.version);
-    if (f.version == current) continue;
-    PGK_RETURN_IF_ERROR(Insert({.version = f.version,
-                                .name = f.title,
-                                .checksum = f.checksum,
-                                .applied_host = "unknown",
-                                .success = true,
-                                .source = "golang-migrate"}));
-  }
   const MigrationFile* cur = files.Find(current);
   PGK_ASSIGN_OR_RETURN(auto upd, conn_.Query("UPDATE " + qt +
                                                  " SET name = $2, checksum = $3, success = NOT dirty, source = "
-                                                 "'golang-migrate', applied_host = '', error = CASE WHEN dirty THEN "
-                                                 "'marked dirty by golang-migrate' END WHERE version = $1",
+                                                 "'golang-migrate', applied_host = 'unknown', error = CASE WHEN dirty "
+                                                 "THEN 'marked dirty by golang-migrate' END WHERE version = $1",
                                              {std::to_string(current), cur ? cur->title : std::string("(not on disk)"),
                                               cur ? cur->checksum : std::string("")}));
   (void)upd;
   PGK_RETURN_IF_ERROR(conn_.Exec("ALTER TABLE " + qt + " DROP COLUMN dirty"));
+  // golang-migrate records only the newest version: every file below it was applied too.
+  std::vector<uint64_t> versions;
+  for (const auto& f : files.files) {
+    if (f.version >= current) break;
+    versions.push_back(f.version);
+    PGK_RETURN_IF_ERROR(Insert({.version = f.version, .name = f.title, .checksum = f.checksum,
+                                .applied_host = "unknown", .success = true, .source = "golang-migrate"}));
+  }
   if (versions.empty() || versions.back() != current) versions.push_back(current);
   notes->push_back("found a golang-migrate history table " + table_.Display() + " at version " +
                    std::to_string(current) + (dirty ? " (dirty)" : " (clean)") +

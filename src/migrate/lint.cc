@@ -143,6 +143,7 @@ class Cursor {
   }
   // One token, or a whole parenthesized group.
   void SkipTerm() {
+    if (AtEnd()) return;
     int depth = 0;
     do {
       if (IsSymbol('(')) ++depth;
@@ -535,7 +536,7 @@ void Linter::LintAddColumn(const RelName& table, Cursor c) {
       size_t begin = c.pos();
       c.SkipTerm();  // at least one term: in DEFAULT NULL, NULL is the expression
       while (!c.AtEnd() && !c.IsAnyWord(kConstraintWords)) c.SkipTerm();
-      if (c.pos() == begin + 1 && EqualsIgnoreCase(tokens_[begin].text, "NULL")) continue;
+      if (c.pos() == begin || (c.pos() == begin + 1 && EqualsIgnoreCase(tokens_[begin].text, "NULL"))) continue;
       has_default = true;
       for (size_t i = begin; i + 1 < c.pos(); ++i) {
         if (tokens_[i].kind == Kind::kWord && kVolatile.count(Lower(tokens_[i].text)) > 0 &&

@@ -333,6 +333,17 @@ TEST(Lint, BeginAtomicBodyIsOneStatement) {
   EXPECT_EQ(findings[0].line, 6);
 }
 
+TEST(Lint, TruncatedStatementsDoNotCrash) {
+  for (const char* sql : {"ALTER TABLE t ADD COLUMN c int DEFAULT", "ALTER TABLE t ADD COLUMN c int NOT NULL DEFAULT",
+                          "ALTER TABLE t ADD CONSTRAINT", "ALTER TABLE t ADD CONSTRAINT c UNIQUE (",
+                          "ALTER TABLE t ADD FOREIGN KEY (a", "ALTER TABLE t ALTER COLUMN c TYPE",
+                          "ALTER TABLE t RENAME", "ALTER TABLE", "CREATE UNIQUE INDEX ON", "DROP TABLE", "VACUUM (FULL",
+                          "LOCK TABLE", "CLUSTER (", "ALTER TABLE t,,", "ALTER TABLE t ADD c int CHECK (((", ";;"}) {
+    LintMigration("m.sql", sql, false);
+  }
+  EXPECT_EQ(Rules("ALTER TABLE t ADD COLUMN c int NOT NULL DEFAULT"), Strings{"add-column-not-null-without-default"});
+}
+
 TEST(Lint, FindingsAreOrderedByLine) {
   auto findings = LintMigration("m.sql",
                                 "-- pgkeeper header\n"
