@@ -1,0 +1,1 @@
+-- Nothing to undo: a validated constraint is dropped by 000002's down migration.
