@@ -30,7 +30,7 @@ TEST(LintRules, IdsAreUniqueAndNamed) {
     EXPECT_TRUE(ids.insert(r.id).second) << r.id;
     EXPECT_STRNE(r.summary, "");
   }
-  EXPECT_EQ(ids.size(), 14u);
+  EXPECT_EQ(ids.size(), 16u);
   EXPECT_STREQ(LintSeverityName(LintSeverity::kError), "error");
   EXPECT_STREQ(LintSeverityName(LintSeverity::kWarning), "warning");
 }
@@ -57,7 +57,7 @@ TEST(Lint, SafeMigrationHasNoFindings) {
                   "ALTER TABLE orders DROP CONSTRAINT old_check, VALIDATE CONSTRAINT orders_user_fk;\n"
                   "ALTER TABLE orders RENAME CONSTRAINT a TO b;\n"
                   "UPDATE orders SET note = 'DROP TABLE x; VACUUM FULL';\n"
-                  "VACUUM ANALYZE orders;\n"),
+                  "ANALYZE orders;\n"),
             Strings{});
 }
 
@@ -151,10 +151,16 @@ TEST(Lint, SetNotNull) {
 }
 
 TEST(Lint, SetNotNullAfterAValidatedCheckIsFine) {
+  // Outside a transaction, so that validating in the same file is itself fine.
   std::string add = "ALTER TABLE orders ADD CONSTRAINT uid_nn CHECK (user_id IS NOT NULL) NOT VALID;\n";
   EXPECT_EQ(Rules(add + "ALTER TABLE orders VALIDATE CONSTRAINT uid_nn;\n"
-                        "ALTER TABLE orders ALTER COLUMN user_id SET NOT NULL;"),
+                        "ALTER TABLE orders ALTER COLUMN user_id SET NOT NULL;",
+                  true),
             Strings{});
+  // In one transaction the VALIDATE is flagged, but SET NOT NULL still needs no scan.
+  EXPECT_EQ(Rules(add + "ALTER TABLE orders VALIDATE CONSTRAINT uid_nn;\n"
+                        "ALTER TABLE orders ALTER COLUMN user_id SET NOT NULL;"),
+            Strings{"validate-in-same-transaction"});
   // A check added without NOT VALID is valid at once (it is flagged itself); unnamed ones get
   // PostgreSQL's default name.
   EXPECT_EQ(Rules("ALTER TABLE orders ADD CHECK (user_id IS NOT NULL);\n"
@@ -162,12 +168,14 @@ TEST(Lint, SetNotNullAfterAValidatedCheckIsFine) {
             Strings{"add-check-without-not-valid"});
   EXPECT_EQ(Rules("ALTER TABLE orders ADD CHECK (user_id IS NOT NULL) NOT VALID;\n"
                   "ALTER TABLE orders VALIDATE CONSTRAINT orders_user_id_check;\n"
-                  "ALTER TABLE orders ALTER COLUMN user_id SET NOT NULL;"),
+                  "ALTER TABLE orders ALTER COLUMN user_id SET NOT NULL;",
+                  true),
             Strings{});
   // Not validated, or validated for another column: the scan still happens.
   EXPECT_EQ(Rules(add + "ALTER TABLE orders ALTER COLUMN user_id SET NOT NULL;"), Strings{"set-not-null"});
   EXPECT_EQ(Rules(add + "ALTER TABLE orders VALIDATE CONSTRAINT uid_nn;\n"
-                        "ALTER TABLE orders ALTER COLUMN other SET NOT NULL;"),
+                        "ALTER TABLE orders ALTER COLUMN other SET NOT NULL;",
+                  true),
             Strings{"set-not-null"});
 }
 
@@ -238,15 +246,109 @@ TEST(Lint, Rename) {
 }
 
 TEST(Lint, VacuumFullAndCluster) {
-  auto f = Only("VACUUM FULL orders;");
+  // VACUUM needs a no-transaction file (see VacuumInTransaction); FULL is a risk even there.
+  auto f = Only("VACUUM FULL orders;", true);
   EXPECT_EQ(f.rule, "vacuum-full-or-cluster");
   EXPECT_TRUE(Has(f.message, "orders")) << f.message;
-  EXPECT_EQ(Rules("VACUUM (FULL, ANALYZE) orders; VACUUM (FULL true);"),
+  EXPECT_EQ(Rules("VACUUM (FULL, ANALYZE) orders; VACUUM (FULL true);", true),
             (Strings{"vacuum-full-or-cluster", "vacuum-full-or-cluster"}));
-  EXPECT_TRUE(Has(Only("VACUUM FULL;").message, "every table")) << Only("VACUUM FULL;").message;
+  EXPECT_TRUE(Has(Only("VACUUM FULL;", true).message, "every table")) << Only("VACUUM FULL;", true).message;
   EXPECT_EQ(Rules("CLUSTER orders USING orders_pkey;"), Strings{"vacuum-full-or-cluster"});
   EXPECT_TRUE(Has(Only("CLUSTER VERBOSE app.orders;").message, "app.orders"));
-  EXPECT_EQ(Rules("VACUUM orders; VACUUM (FULL false, ANALYZE) orders; VACUUM (ANALYZE) full_history;"), Strings{});
+  EXPECT_EQ(Rules("VACUUM orders; VACUUM (FULL false, ANALYZE) orders; VACUUM (ANALYZE) full_history;", true),
+            Strings{});
+}
+
+TEST(Lint, VacuumInTransaction) {
+  for (const char* sql :
+       {"VACUUM;", "vacuum orders;", "VACUUM (ANALYZE, VERBOSE) app.orders;",
+        "VACUUM FREEZE VERBOSE ANALYZE orders (total);", "CREATE DATABASE app_test;",
+        "DROP DATABASE IF EXISTS app_test WITH (FORCE);", "ALTER SYSTEM SET work_mem = '64MB';",
+        "alter system reset all;", "CREATE TABLESPACE fast LOCATION '/ssd';", "DROP TABLESPACE IF EXISTS fast;"}) {
+    EXPECT_EQ(Rules(sql), Strings{"vacuum-in-transaction"}) << sql;
+    EXPECT_EQ(Rules(sql, true), Strings{}) << sql;
+  }
+  auto f = Only("SELECT 1;\nVACUUM  ANALYZE\n  orders;");
+  EXPECT_EQ(f.rule, "vacuum-in-transaction");
+  EXPECT_EQ(f.severity, LintSeverity::kError);
+  EXPECT_EQ(f.line, 2);
+  EXPECT_TRUE(Has(f.message, "VACUUM ANALYZE orders cannot run inside a transaction block")) << f.message;
+  EXPECT_TRUE(Has(f.suggestion, "`-- pgkeeper:no-transaction` the first line")) << f.suggestion;
+  EXPECT_TRUE(Has(Only("drop database if exists \"App\";").message, "DROP DATABASE \"App\""));
+  EXPECT_TRUE(Has(Only("ALTER SYSTEM SET work_mem = '64MB';").message, "ALTER SYSTEM SET work_mem = '64MB'"));
+  // VACUUM FULL fails here and, once moved out of the transaction, still rewrites the table.
+  EXPECT_EQ(Rules("VACUUM FULL orders;"), (Strings{"vacuum-in-transaction", "vacuum-full-or-cluster"}));
+  // Statements that merely mention a database, a tablespace or VACUUM run fine in a transaction.
+  EXPECT_EQ(Rules("CREATE TABLE database (tablespace text);\n"
+                  "ANALYZE orders;\n"
+                  "ALTER DATABASE app SET work_mem = '64MB';\n"
+                  "ALTER TABLESPACE fast SET (random_page_cost = 1.1);\n"
+                  "COMMENT ON DATABASE app IS 'VACUUM';\n"
+                  "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS 'VACUUM';\n"
+                  "SELECT 'DROP DATABASE x';\n"),
+            Strings{});
+  EXPECT_EQ(Rules("-- pgkeeper:lint-ignore vacuum-in-transaction\nVACUUM orders;"), Strings{});
+}
+
+TEST(Lint, ValidateInSameTransaction) {
+  std::string add = "ALTER TABLE orders ADD CONSTRAINT positive CHECK (total > 0) NOT VALID;\n";
+  auto f = Only(add + "ALTER TABLE orders VALIDATE CONSTRAINT positive;");
+  EXPECT_EQ(f.rule, "validate-in-same-transaction");
+  EXPECT_EQ(f.severity, LintSeverity::kWarning);
+  EXPECT_EQ(f.line, 2);
+  EXPECT_TRUE(Has(f.message, "ALTER TABLE orders VALIDATE CONSTRAINT positive")) << f.message;
+  EXPECT_TRUE(Has(f.message, "(line 1)")) << f.message;
+  EXPECT_TRUE(Has(f.message, "ACCESS EXCLUSIVE lock on orders")) << f.message;
+  EXPECT_TRUE(Has(f.suggestion, "move `ALTER TABLE orders VALIDATE CONSTRAINT positive;` into the next migration"))
+      << f.suggestion;
+  // Foreign keys hold lighter locks, on both tables.
+  f = Only(
+      "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES app.users (id) NOT VALID;\n"
+      "ALTER TABLE orders VALIDATE CONSTRAINT fk;");
+  EXPECT_EQ(f.rule, "validate-in-same-transaction");
+  EXPECT_TRUE(Has(f.message, "SHARE ROW EXCLUSIVE locks on orders and app.users")) << f.message;
+  // In one ALTER TABLE, and with the table qualified in only one of the statements.
+  EXPECT_EQ(Rules("ALTER TABLE orders ADD CONSTRAINT c CHECK (a > 0) NOT VALID, VALIDATE CONSTRAINT c;"),
+            Strings{"validate-in-same-transaction"});
+  EXPECT_EQ(Rules("ALTER TABLE app.orders ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\n"
+                  "ALTER TABLE orders VALIDATE CONSTRAINT c;"),
+            Strings{"validate-in-same-transaction"});
+  // Unnamed constraints match where PostgreSQL's default name is known.
+  EXPECT_EQ(Rules("ALTER TABLE orders ADD FOREIGN KEY (a, b) REFERENCES other NOT VALID;\n"
+                  "ALTER TABLE orders VALIDATE CONSTRAINT orders_a_b_fkey;"),
+            Strings{"validate-in-same-transaction"});
+  EXPECT_EQ(Rules("ALTER TABLE orders ADD CHECK (note IS NOT NULL) NOT VALID;\n"
+                  "ALTER TABLE orders VALIDATE CONSTRAINT orders_note_check;"),
+            Strings{"validate-in-same-transaction"});
+  EXPECT_EQ(Rules("ALTER TABLE orders ADD CONSTRAINT \"Pos\" CHECK (a > 0) NOT VALID;\n"
+                  "ALTER TABLE orders VALIDATE CONSTRAINT \"Pos\";"),
+            Strings{"validate-in-same-transaction"});
+}
+
+TEST(Lint, ValidateInSameTransactionNegatives) {
+  std::string add = "ALTER TABLE orders ADD CONSTRAINT positive CHECK (total > 0) NOT VALID;\n";
+  // Each statement of a no-transaction file commits, releasing the ADD's lock.
+  EXPECT_EQ(Rules(add + "ALTER TABLE orders VALIDATE CONSTRAINT positive;", true), Strings{});
+  // Added in an earlier migration, or another constraint, table or spelling.
+  EXPECT_EQ(Rules("ALTER TABLE orders VALIDATE CONSTRAINT positive;"), Strings{});
+  EXPECT_EQ(Rules(add + "ALTER TABLE orders VALIDATE CONSTRAINT other;"), Strings{});
+  EXPECT_EQ(Rules(add + "ALTER TABLE items VALIDATE CONSTRAINT positive;"), Strings{});
+  EXPECT_EQ(Rules(add + "ALTER TABLE orders VALIDATE CONSTRAINT \"Positive\";"), Strings{});
+  EXPECT_EQ(Rules("ALTER TABLE orders VALIDATE CONSTRAINT positive;\n" + add), Strings{});
+  // Added valid (flagged on its own), not NOT VALID.
+  EXPECT_EQ(Rules("ALTER TABLE orders ADD CONSTRAINT positive CHECK (total > 0);\n"
+                  "ALTER TABLE orders VALIDATE CONSTRAINT positive;"),
+            Strings{"add-check-without-not-valid"});
+  // An unnamed check over several columns: its default name is not computed, so no guess.
+  EXPECT_EQ(
+      Rules("ALTER TABLE orders ADD CHECK (a > b) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT orders_check;"),
+      Strings{});
+  // A table created in this file is empty: nothing to scan, nobody to block.
+  EXPECT_EQ(Rules("CREATE TABLE orders (total int);\n" + add + "ALTER TABLE orders VALIDATE CONSTRAINT positive;"),
+            Strings{});
+  EXPECT_EQ(Rules("-- pgkeeper:lint-ignore validate-in-same-transaction\n" + add +
+                  "ALTER TABLE orders VALIDATE CONSTRAINT positive;"),
+            Strings{});
 }
 
 TEST(Lint, LockTable) {
@@ -273,7 +375,7 @@ TEST(Lint, NewTablesAreExempt) {
             Strings{"create-index-not-concurrently"});
   // Some risks stay: the file may run against an existing table, or drop data.
   EXPECT_EQ(Rules("CREATE TABLE t (a int);\nCREATE INDEX CONCURRENTLY i ON t (a);\nVACUUM FULL t;"),
-            (Strings{"concurrently-in-transaction", "vacuum-full-or-cluster"}));
+            (Strings{"concurrently-in-transaction", "vacuum-in-transaction", "vacuum-full-or-cluster"}));
 }
 
 TEST(Lint, TableNamesFollowPostgresFolding) {
@@ -334,11 +436,28 @@ TEST(Lint, BeginAtomicBodyIsOneStatement) {
 }
 
 TEST(Lint, TruncatedStatementsDoNotCrash) {
-  for (const char* sql : {"ALTER TABLE t ADD COLUMN c int DEFAULT", "ALTER TABLE t ADD COLUMN c int NOT NULL DEFAULT",
-                          "ALTER TABLE t ADD CONSTRAINT", "ALTER TABLE t ADD CONSTRAINT c UNIQUE (",
-                          "ALTER TABLE t ADD FOREIGN KEY (a", "ALTER TABLE t ALTER COLUMN c TYPE",
-                          "ALTER TABLE t RENAME", "ALTER TABLE", "CREATE UNIQUE INDEX ON", "DROP TABLE", "VACUUM (FULL",
-                          "LOCK TABLE", "CLUSTER (", "ALTER TABLE t,,", "ALTER TABLE t ADD c int CHECK (((", ";;"}) {
+  for (const char* sql :
+       {"ALTER TABLE t ADD COLUMN c int DEFAULT",
+        "ALTER TABLE t ADD COLUMN c int NOT NULL DEFAULT",
+        "ALTER TABLE t ADD CONSTRAINT",
+        "ALTER TABLE t ADD CONSTRAINT c UNIQUE (",
+        "ALTER TABLE t ADD FOREIGN KEY (a",
+        "ALTER TABLE t ALTER COLUMN c TYPE",
+        "ALTER TABLE t RENAME",
+        "ALTER TABLE",
+        "CREATE UNIQUE INDEX ON",
+        "DROP TABLE",
+        "VACUUM (FULL",
+        "LOCK TABLE",
+        "CLUSTER (",
+        "ALTER TABLE t,,",
+        "ALTER TABLE t ADD c int CHECK (((",
+        ";;",
+        "CREATE DATABASE",
+        "DROP TABLESPACE IF",
+        "ALTER SYSTEM",
+        "ALTER TABLE t VALIDATE CONSTRAINT",
+        "ALTER TABLE t ADD CONSTRAINT c FOREIGN KEY (a) NOT VALID; ALTER TABLE t VALIDATE CONSTRAINT c"}) {
     LintMigration("m.sql", sql, false);
   }
   EXPECT_EQ(Rules("ALTER TABLE t ADD COLUMN c int NOT NULL DEFAULT"), Strings{"add-column-not-null-without-default"});
@@ -356,8 +475,11 @@ TEST(Lint, FindingsAreOrderedByLine) {
                                 false);
   std::vector<std::pair<int, std::string>> got;
   for (const auto& f : findings) got.emplace_back(f.line, f.rule);
-  EXPECT_EQ(got, (std::vector<std::pair<int, std::string>>{
-                     {2, "drop-table"}, {4, "rename"}, {5, "lock-table"}, {6, "vacuum-full-or-cluster"}}));
+  EXPECT_EQ(got, (std::vector<std::pair<int, std::string>>{{2, "drop-table"},
+                                                           {4, "rename"},
+                                                           {5, "lock-table"},
+                                                           {6, "vacuum-in-transaction"},
+                                                           {6, "vacuum-full-or-cluster"}}));
 }
 
 TEST(LintSuppression, StatementLevel) {
