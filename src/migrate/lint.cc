@@ -96,10 +96,9 @@ void Linter::RequireNoTransaction(Rule rule, const std::string& what) {
   if (no_transaction_) return;
   Report(rule, what + " cannot run inside a transaction block, and this migration runs in one: it would fail",
          "make `" + std::string(kNoTransaction) + "` the first line of this file; statements then commit one by one, " +
-             "so keep only " +
-             (rule == Rule::kConcurrentlyInTransaction ? "the concurrent statement(s)"
-                                                       : "the statements that cannot run in a transaction") +
-             " in it");
+             (rule == Rule::kConcurrentlyInTransaction
+                  ? "so keep only the concurrent statement(s) in it"
+                  : "so keep in it only the statements that cannot run in a transaction"));
 }
 
 void Linter::LintStatement() {

@@ -239,8 +239,12 @@ void Linter::LintAddConstraint(const RelName& table, Cursor c) {
       }
     }
     if (not_valid && known_name) {
-      not_valid_.push_back({table, *known_name, statement_->line, "an ACCESS EXCLUSIVE lock on " + t,
-                            "reads and writes to " + t + " blocked"});
+      not_valid_.push_back({.table = table,
+                            .name = *known_name,
+                            .line = statement_->line,
+                            .locks = "an ACCESS EXCLUSIVE lock on " + t,
+                            .blocked = "reads and writes to " + t + " blocked",
+                            .foreign_key = false});
     }
     if (not_valid || IsNew(table)) return;
     std::string constraint = name ? ShowIdent(*name) : ShowIdent(table.name + "_check");
@@ -257,8 +261,12 @@ void Linter::LintAddConstraint(const RelName& table, Cursor c) {
     for (const std::string& col : columns) constraint_name += "_" + col;
     constraint_name = name ? *name : constraint_name + "_fkey";
     if (not_valid) {
-      not_valid_.push_back({table, constraint_name, statement_->line,
-                            "SHARE ROW EXCLUSIVE locks on " + t + " and " + ref, "writes to both tables blocked"});
+      not_valid_.push_back({.table = table,
+                            .name = constraint_name,
+                            .line = statement_->line,
+                            .locks = "SHARE ROW EXCLUSIVE locks on " + t + " and " + ref,
+                            .blocked = "writes to both tables blocked",
+                            .foreign_key = true});
       return;
     }
     if (IsNew(table) || !references) return;
@@ -304,8 +312,9 @@ void Linter::LintValidateConstraint(const RelName& table, const std::string& nam
              std::to_string(added->line) + "), which holds " + added->locks +
              " until commit: the validation scan runs with " + added->blocked + ", so NOT VALID gains nothing",
          "move `" + validate +
-             ";` into the next migration file: in its own transaction it takes only a SHARE UPDATE EXCLUSIVE lock "
-             "(and ROW SHARE on a referenced table), so reads and writes go on during the scan");
+             ";` into the next migration file: in its own transaction it takes only a SHARE UPDATE EXCLUSIVE lock" +
+             (added->foreign_key ? " (and ROW SHARE on the referenced table)" : "") +
+             ", so reads and writes go on during the scan");
 }
 
 }  // namespace pgk::migrate::lint_internal

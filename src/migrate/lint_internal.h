@@ -61,6 +61,7 @@ class Linter {
     int line;
     std::string locks;    // e.g. "an ACCESS EXCLUSIVE lock on t"
     std::string blocked;  // what those locks block, e.g. "reads and writes"
+    bool foreign_key;
   };
 
   // lint.cc

@@ -85,63 +85,64 @@ void Linter::LintDrop(Cursor c) {
          "DROP TABLE " + names + " deletes the data, and application versions still running that use it will fail",
          "first deploy application code that no longer reads or writes " + names +
              ", then drop it in a later migration (and suppress this with -- pgkeeper:lint-ignore drop-table)");
+}
 
-  void Linter::LintVacuum(Cursor c) {
-    bool full = false;
-    if (c.AcceptSymbol('(')) {
-      while (!c.AtEnd() && !c.AcceptSymbol(')')) {
-        if (c.Accept("FULL")) {
-          full = !c.IsAnyWord({"FALSE", "OFF"}) && !(c.Peek() != nullptr && c.Peek()->text == "0");
-        } else {
-          c.SkipTerm();
-        }
-      }
-    } else {
-      while (c.IsAnyWord({"FULL", "FREEZE", "VERBOSE", "ANALYZE", "ANALYSE"})) {
-        if (c.Accept("FULL")) {
-          full = true;
-        } else {
-          c.SkipTerm();
-        }
+void Linter::LintVacuum(Cursor c) {
+  bool full = false;
+  if (c.AcceptSymbol('(')) {
+    while (!c.AtEnd() && !c.AcceptSymbol(')')) {
+      if (c.Accept("FULL")) {
+        full = !c.IsAnyWord({"FALSE", "OFF"}) && !(c.Peek() != nullptr && c.Peek()->text == "0");
+      } else {
+        c.SkipTerm();
       }
     }
-    if (!full) return;
-    std::string tables = Text(c);
-    std::string target = tables.empty() ? "every table in the database" : tables;
-    Report(Rule::kVacuumFullOrCluster,
-           "VACUUM FULL rewrites " + target + " under an ACCESS EXCLUSIVE lock (blocks reads and writes until done)",
-           "use plain VACUUM (makes the space reusable without blocking traffic), or rebuild online with pg_repack or "
-           "pg_squeeze, outside of migrations");
-  }
-
-  void Linter::LintCluster(Cursor c) {
-    if (c.IsSymbol('(')) c.SkipTerm();
-    c.Accept("VERBOSE");
-    auto first = c.Relation();
-    auto table = c.Accept("ON") ? c.Relation() : first;  // pre-8.3 form: CLUSTER index ON table
-    std::string target = table ? table->Show() : "every previously clustered table";
-    Report(Rule::kVacuumFullOrCluster,
-           "CLUSTER rewrites " + target + " under an ACCESS EXCLUSIVE lock (blocks reads and writes until done)",
-           "rebuild online with pg_repack (it can also order rows by an index), outside of migrations");
-  }
-
-  void Linter::LintLock(Cursor c) {
-    c.Accept("TABLE");
-    c.Accept("ONLY");
-    std::string names;
-    while (auto table = c.Relation()) {
-      names += (names.empty() ? "" : ", ") + table->Show();
-      c.AcceptSymbol('*');
-      if (!c.AcceptSymbol(',')) break;
+  } else {
+    while (c.IsAnyWord({"FULL", "FREEZE", "VERBOSE", "ANALYZE", "ANALYSE"})) {
+      if (c.Accept("FULL")) {
+        full = true;
+      } else {
+        c.SkipTerm();
+      }
     }
-    std::string mode = c.Accept("IN") ? Text(c) : "ACCESS EXCLUSIVE MODE";
-    Report(Rule::kLockTable,
-           "LOCK TABLE " + names + " IN " + mode +
-               " blocks other sessions until the migration commits; while it waits for running queries, every "
-               "query on " +
-               names + " queues behind it",
-           "remove it if the statements that follow take the locks they need; otherwise SET lock_timeout = '5s' "
-           "before it so it gives up instead of stalling traffic, and keep the transaction short");
   }
+  if (!full) return;
+  std::string tables = Text(c);
+  std::string target = tables.empty() ? "every table in the database" : tables;
+  Report(Rule::kVacuumFullOrCluster,
+         "VACUUM FULL rewrites " + target + " under an ACCESS EXCLUSIVE lock (blocks reads and writes until done)",
+         "use plain VACUUM (makes the space reusable without blocking traffic), or rebuild online with pg_repack or "
+         "pg_squeeze, outside of migrations");
+}
+
+void Linter::LintCluster(Cursor c) {
+  if (c.IsSymbol('(')) c.SkipTerm();
+  c.Accept("VERBOSE");
+  auto first = c.Relation();
+  auto table = c.Accept("ON") ? c.Relation() : first;  // pre-8.3 form: CLUSTER index ON table
+  std::string target = table ? table->Show() : "every previously clustered table";
+  Report(Rule::kVacuumFullOrCluster,
+         "CLUSTER rewrites " + target + " under an ACCESS EXCLUSIVE lock (blocks reads and writes until done)",
+         "rebuild online with pg_repack (it can also order rows by an index), outside of migrations");
+}
+
+void Linter::LintLock(Cursor c) {
+  c.Accept("TABLE");
+  c.Accept("ONLY");
+  std::string names;
+  while (auto table = c.Relation()) {
+    names += (names.empty() ? "" : ", ") + table->Show();
+    c.AcceptSymbol('*');
+    if (!c.AcceptSymbol(',')) break;
+  }
+  std::string mode = c.Accept("IN") ? Text(c) : "ACCESS EXCLUSIVE MODE";
+  Report(Rule::kLockTable,
+         "LOCK TABLE " + names + " IN " + mode +
+             " blocks other sessions until the migration commits; while it waits for running queries, every "
+             "query on " +
+             names + " queues behind it",
+         "remove it if the statements that follow take the locks they need; otherwise SET lock_timeout = '5s' "
+         "before it so it gives up instead of stalling traffic, and keep the transaction short");
+}
 
 }  // namespace pgk::migrate::lint_internal

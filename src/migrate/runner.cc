@@ -37,6 +37,9 @@ std::string HintFor(const pg::ServerError& e) {
 }  // namespace
 
 Status Runner::SessionSettings() {
+  // If we are killed mid-statement, the server would otherwise run the statement to its
+  // end (holding the migration lock and table locks) before noticing we are gone.
+  if (conn_.server_version() >= 140000) PGK_RETURN_IF_ERROR(conn_.Exec("SET client_connection_check_interval = 1000"));
   PGK_RETURN_IF_ERROR(conn_.Exec("SET lock_timeout = " + std::to_string(options_.ddl_lock_timeout_ms)));
   return conn_.Exec("SET statement_timeout = " + std::to_string(options_.statement_timeout_ms));
 }

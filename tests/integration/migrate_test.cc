@@ -1,6 +1,7 @@
 // `pgkeeper migrate` against a real server: every command and every failure the
 // migrations issue names.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -154,6 +155,32 @@ TEST(Migrate, LockTimeoutNamesTheHolder) {
   holder.reset();
   r = Migrate(db, dir, {"up", "--lock-timeout", "5"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+// kill -9 in the middle of a long migration: the server notices the client is gone,
+// rolls the file back and releases the lock; the next run applies it.
+TEST(Migrate, KilledRunLeavesNoStaleLockAndNoTrace) {
+  std::string db = CreateDatabase("mig_killed");
+  std::string dir = MakeDir("mig_killed", {{"000001_slow.up.sql", "CREATE TABLE slow (x int);\nSELECT pg_sleep(60);\n"}});
+  ProcessOptions po{.argv = {BinaryPath(), "migrate", "--dir", dir, "--db", UrlWithPassword(db), "up"}};
+  po.output_file = TempPath("mig_killed.log");
+  auto p = Process::Spawn(po);
+  ASSERT_TRUE(p.ok());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (Value(db, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'") == "0" &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  p->Signal(SIGKILL);
+  p->Wait();
+  // Same file minus the sleep; CREATE TABLE would fail if the killed run had committed.
+  std::ofstream(dir + "/000001_slow.up.sql") << "CREATE TABLE slow (x int);\n";
+  auto started = std::chrono::steady_clock::now();
+  auto r = Migrate(db, dir, {"up", "--lock-timeout", "30"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), 15)
+      << "the killed run's backend must give up its lock within seconds, not after pg_sleep(60)";
+  EXPECT_EQ(Value(db, "SELECT count(*) FROM schema_migrations WHERE success"), "1");
 }
 
 TEST(Migrate, BusyTableFailsFastWithDdlLockTimeout) {
