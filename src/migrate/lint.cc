@@ -88,7 +88,7 @@ std::string Linter::Text(size_t begin, size_t end) const {
 
 void Linter::Report(Rule rule, std::string message, std::string suggestion) {
   const LintRule& r = LintRules()[static_cast<size_t>(rule)];
-  if (ignored_.count(r.id) > 0 || file_ignored_.count(r.id) > 0) return;
+  if (ignored_.contains(r.id) || file_ignored_.contains(r.id)) return;
   findings_.push_back({file_, statement_->line, r.id, r.severity, std::move(message), std::move(suggestion)});
 }
 

@@ -157,7 +157,7 @@ void Linter::LintAddColumn(const RelName& table, Cursor c) {
   size_t type_begin = c.pos();
   while (!c.AtEnd() && !c.IsAnyWord(kConstraintWords)) c.SkipTerm();
   std::string type = Text(type_begin, c.pos());
-  bool serial = kSerial.count(Lower(type)) > 0;
+  bool serial = kSerial.contains(Lower(type));
   bool not_null = serial;
   bool has_default = serial;
   bool sequence = serial;  // values come from a sequence: a volatile default
@@ -176,7 +176,7 @@ void Linter::LintAddColumn(const RelName& table, Cursor c) {
       if (c.pos() == begin || (c.pos() == begin + 1 && EqualsIgnoreCase(tokens_[begin].text, "NULL"))) continue;
       has_default = true;
       for (size_t i = begin; i + 1 < c.pos(); ++i) {
-        if (tokens_[i].kind == Kind::kWord && kVolatile.count(Lower(tokens_[i].text)) > 0 &&
+        if (tokens_[i].kind == Kind::kWord && kVolatile.contains(Lower(tokens_[i].text)) &&
             tokens_[i + 1].text == "(") {
           volatile_default = Text(begin, c.pos());
         }

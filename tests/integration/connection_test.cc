@@ -175,6 +175,20 @@ TEST(ConnectionResolution, OrderIsFlagEnvConfigLibpq) {
   for (const auto& out : {r.out, r.err}) EXPECT_EQ(out.find(Password()), std::string::npos);
 }
 
+TEST(ConnectionResolution, ServiceFileIsUsed) {
+  std::string db = CreateDatabase("res_service");
+  std::string services = TempPath("pg_service.conf");
+  std::ofstream(services) << "[pgkeeper_test]\nhost=127.0.0.1\nport=" << Cluster().port() << "\nuser=postgres\ndbname=" << db << "\n";
+  auto r = RunCli({"check", "--json"}, {{"PGSERVICEFILE", services}, {"PGSERVICE", "pgkeeper_test"}, {"PGPASSWORD", Password()}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.Json()["connection"]["database"], db);
+  EXPECT_EQ(r.Json()["connection"]["source"], "libpq environment");
+  // A service named in --db works the same way.
+  r = RunCli({"check", "--json", "--db", "service=pgkeeper_test"}, {{"PGSERVICEFILE", services}, {"PGPASSWORD", Password()}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.Json()["connection"]["database"], db);
+}
+
 TEST(ConnectionResolution, PgpassFileIsUsed) {
   std::string db = CreateDatabase("res_pgpass");
   std::string pgpass = TempPath("pgpass_test");

@@ -123,15 +123,19 @@ TEST(Migrate, ConcurrentRunsApplyEachVersionOnce) {
     files.push_back({"00000" + std::to_string(v) + "_step.up.sql",
                      "SELECT pg_sleep(0.1);\nINSERT INTO applied_log (version) VALUES (" + std::to_string(v) + ");\n"});
   }
+  // A CREATE INDEX CONCURRENTLY waits for every older snapshot: if the waiting runs held
+  // one while polling for the lock, this would deadlock until the lock timeout.
+  files.push_back({"000007_idx.up.sql", "-- pgkeeper:no-transaction\nCREATE INDEX CONCURRENTLY applied_log_v ON applied_log (version);\n"});
   std::string dir = MakeDir("mig_concurrent", files);
   std::vector<CliResult> results(8);
   std::vector<std::thread> threads;
-  for (int i = 0; i < 8; ++i) threads.emplace_back([&, i] { results[i] = Migrate(db, dir, {"up"}); });
+  for (int i = 0; i < 8; ++i) threads.emplace_back([&, i] { results[i] = Migrate(db, dir, {"up", "--lock-timeout", "60"}); });
   for (auto& t : threads) t.join();
   for (const auto& r : results) EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(Value(db, "SELECT count(*) FROM applied_log"), "6");
   EXPECT_EQ(Value(db, "SELECT count(DISTINCT version) FROM applied_log"), "6");
-  EXPECT_EQ(Value(db, "SELECT count(*) FROM schema_migrations WHERE success"), "6");
+  EXPECT_EQ(Value(db, "SELECT count(*) FROM schema_migrations WHERE success"), "7");
+  EXPECT_EQ(Value(db, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'applied_log_v'::regclass"), "t");
 }
 
 TEST(Migrate, LockTimeoutNamesTheHolder) {
