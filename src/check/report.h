@@ -75,6 +75,7 @@ struct CheckOptions {
   bool exact = false;
   bool strict = false;
   const Config* config = nullptr;
+  std::string conninfo;  // how the checked connection was made (sections may open more)
 };
 
 // A section hook: inspects the database and adds findings and/or a JSON section.

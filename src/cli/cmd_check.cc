@@ -4,6 +4,7 @@
 #include "check/report.h"
 #include "cli/commands.h"
 #include "migrate/check_section.h"
+#include "schema/check_section.h"
 
 namespace pgk::cli {
 
@@ -90,6 +91,7 @@ void RenderHuman(const Output& out, const check::CheckReport& r, bool strict) {
 
 void SetupCheck(CLI::App* cmd, Handler* handler) {
   migrate::RegisterMigrationCheck();
+  schema::RegisterSchemaCheck();
   auto args = std::make_shared<CheckArgs>();
   cmd->add_flag("--exact", args->exact, "Count rows exactly (one consistent snapshot) instead of estimates");
   cmd->add_flag("--strict", args->strict, "Treat warnings as problems (exit 1)");
@@ -104,7 +106,8 @@ void SetupCheck(CLI::App* cmd, Handler* handler) {
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     check::CheckOptions options{.exact = args->exact || ctx.config.GetBool("check.exact_counts").value_or(false),
                                 .strict = args->strict || ctx.config.GetBool("check.strict").value_or(false),
-                                .config = &ctx.config};
+                                .config = &ctx.config,
+                                .conninfo = target->conninfo};
     auto report = check::RunCheck(*conn, options);
     if (!report.ok()) return ctx.Fail(report.status());
     report->source = target->source;

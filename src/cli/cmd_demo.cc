@@ -169,7 +169,7 @@ void SetupDemo(CLI::App* cmd, Handler* handler) {
 
     // 5. The operator's first command.
     steps.Begin("check");
-    auto report = check::RunCheck(*conn, {.config = &ctx.config});
+    auto report = check::RunCheck(*conn, {.config = &ctx.config, .conninfo = app_conninfo});
     if (!report.ok()) return ctx.Fail(report.status());
     int warnings = report->Count(check::Severity::kWarning);
     int errors = report->Count(check::Severity::kError);

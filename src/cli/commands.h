@@ -22,6 +22,7 @@ void SetupCheck(CLI::App* command, Handler* handler);
 void SetupDemo(CLI::App* command, Handler* handler);
 void SetupLocal(CLI::App* command, Handler* handler);
 void SetupMigrate(CLI::App* command, Handler* handler);
+void SetupSchema(CLI::App* command, Handler* handler);
 void SetupWorkload(CLI::App* command, Handler* handler);
 
 inline const CommandSpec kCommands[] = {
@@ -29,6 +30,7 @@ inline const CommandSpec kCommands[] = {
     {"demo", "Tour pgkeeper on an embedded cluster with the example application", &SetupDemo},
     {"local", "Manage the embedded local PostgreSQL cluster", &SetupLocal},
     {"migrate", "Apply, roll back, check and lint schema migrations (golang-migrate layout)", &SetupMigrate},
+    {"schema", "Snapshot, diff and check the schema against the expected one; render it as SQL", &SetupSchema},
     {"workload", "Seed, run and verify the example application's workload", &SetupWorkload},
 };
 
