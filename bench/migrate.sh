@@ -8,16 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-1000}"
-PGK="$PWD/build/pgkeeper"
-[ -x "$PGK" ] || { echo "build first: ./scripts/build.sh" >&2; exit 2; }
-WORK="$(mktemp -d /tmp/pgkeeper-bench-migrate.XXXXXX)"
-chmod 711 "$WORK"
-cleanup() { "$PGK" local destroy --dir "$WORK/cluster" --yes >/dev/null 2>&1 || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-"$PGK" local start --dir "$WORK/cluster" >/dev/null
-PORT=$("$PGK" local status --dir "$WORK/cluster" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["port"])')
-export PGPASSFILE="$WORK/cluster/pgpass" PGHOST=127.0.0.1 PGPORT="$PORT" PGUSER=postgres
+source bench/lib.sh
+bench_start_cluster migrate
 PSQL="$(command -v psql)"
 
 mkdir -p "$WORK/m"
@@ -26,7 +18,6 @@ for i in $(seq 1 "$N"); do
   printf 'CREATE TABLE t_%s (id bigint PRIMARY KEY, note text);\nINSERT INTO t_%s VALUES (1, '"'"'x'"'"');\n' "$i" "$i" >"$WORK/m/${v}_step.up.sql"
 done
 
-now() { date +%s.%N; }
 for db in pgk pure loop; do "$PSQL" -q -d postgres -c "CREATE DATABASE $db"; done
 
 t0=$(now); "$PGK" migrate --dir "$WORK/m" --db "postgresql://postgres@127.0.0.1:$PORT/pgk" up -q >/dev/null; t1=$(now)

@@ -7,16 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-1000}"
-PGK="$PWD/build/pgkeeper"
-[ -x "$PGK" ] || { echo "build first: ./scripts/build.sh" >&2; exit 2; }
-WORK="$(mktemp -d /tmp/pgkeeper-bench-schema.XXXXXX)"
-chmod 711 "$WORK"
-cleanup() { "$PGK" local destroy --dir "$WORK/cluster" --yes >/dev/null 2>&1 || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-"$PGK" local start --dir "$WORK/cluster" >/dev/null
-PORT=$("$PGK" local status --dir "$WORK/cluster" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["port"])')
-export PGPASSFILE="$WORK/cluster/pgpass" PGHOST=127.0.0.1 PGPORT="$PORT" PGUSER=postgres
+source bench/lib.sh
+bench_start_cluster schema
 BIN=/usr/lib/postgresql/15/bin
 
 python3 - "$N" >"$WORK/schema.sql" <<'PY'
@@ -36,7 +28,6 @@ done
 URL_A="postgresql://postgres@127.0.0.1:$PORT/a"
 URL_B="postgresql://postgres@127.0.0.1:$PORT/b"
 
-now() { date +%s.%N; }
 "$PGK" schema diff "$URL_A" "$URL_B" >/dev/null  # warm the caches for both
 t0=$(now); "$PGK" schema diff "$URL_A" "$URL_B" >/dev/null; t1=$(now)
 "$BIN/pg_dump" --schema-only -d a >"$WORK/a.sql"; "$BIN/pg_dump" --schema-only -d b >"$WORK/b.sql"

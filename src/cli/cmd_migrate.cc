@@ -167,19 +167,36 @@ nlohmann::json LintPlan(const Output& out, const std::vector<migrate::Step>& ste
   return findings;
 }
 
+// What every database-touching subcommand needs: options, the files, a connection and
+// a runner over them. Heap-allocated so that the runner's references stay valid.
+struct Session {
+  migrate::RunnerOptions options;
+  std::string dir;
+  migrate::MigrationSet files;
+  std::optional<pg::Connection> conn;
+  std::optional<migrate::Runner> runner;
+};
+
+Result<std::unique_ptr<Session>> OpenSession(const Context& ctx, const MigrateArgs& a) {
+  auto s = std::make_unique<Session>();
+  PGK_ASSIGN_OR_RETURN(s->options, Options(ctx, a));
+  s->dir = Dir(ctx, a);
+  PGK_ASSIGN_OR_RETURN(s->files, migrate::LoadMigrations(s->dir));
+  PGK_ASSIGN_OR_RETURN(pg::Connection conn, ctx.Connect("pgkeeper-migrate@" + migrate::LocalHostName()));
+  s->conn.emplace(std::move(conn));
+  s->runner.emplace(*s->conn, s->files, s->options);
+  return s;
+}
+
 int RunPlan(Context& ctx, const MigrateArgs& a, const std::string& verb, const migrate::Planner& planner) {
   if (a.backup_first) {
     return ctx.Fail(Status::Refused("--backup-first needs a backup repository, which arrives with `pgkeeper backup`",
                                     "run without --backup-first, or take a backup with pg_dump first"));
   }
-  auto opts = Options(ctx, a);
-  if (!opts.ok()) return ctx.Fail(opts.status());
-  std::string dir = Dir(ctx, a);
-  auto files = migrate::LoadMigrations(dir);
-  if (!files.ok()) return ctx.Fail(files.status());
-  auto conn = ctx.Connect("pgkeeper-migrate@" + migrate::LocalHostName());
-  if (!conn.ok()) return ctx.Fail(conn.status());
-  migrate::Runner runner(*conn, *files, *opts);
+  auto session = OpenSession(ctx, a);
+  if (!session.ok()) return ctx.Fail(session.status());
+  migrate::Runner& runner = *(*session)->runner;
+  const migrate::RunnerOptions* opts = &(*session)->options;
   const Output& out = ctx.out;
 
   if (a.dry_run) {
@@ -260,14 +277,11 @@ int RunPlan(Context& ctx, const MigrateArgs& a, const std::string& verb, const m
 }
 
 int RunStatus(Context& ctx, const MigrateArgs& a, bool validate) {
-  auto opts = Options(ctx, a);
-  if (!opts.ok()) return ctx.Fail(opts.status());
-  std::string dir = Dir(ctx, a);
-  auto files = migrate::LoadMigrations(dir);
-  if (!files.ok()) return ctx.Fail(files.status());
-  auto conn = ctx.Connect("pgkeeper-migrate@" + migrate::LocalHostName());
-  if (!conn.ok()) return ctx.Fail(conn.status());
-  migrate::Runner runner(*conn, *files, *opts);
+  auto session = OpenSession(ctx, a);
+  if (!session.ok()) return ctx.Fail(session.status());
+  migrate::Runner& runner = *(*session)->runner;
+  const std::string& dir = (*session)->dir;
+  const migrate::RunnerOptions* opts = &(*session)->options;
   std::vector<std::string> notes;
   auto status = runner.ReadStatus(&notes);
   if (!status.ok()) return ctx.Fail(status.status());
@@ -302,14 +316,9 @@ int RunStatus(Context& ctx, const MigrateArgs& a, bool validate) {
 
 int RunSimple(Context& ctx, const MigrateArgs& a,
               const std::function<Result<migrate::RunResult>(migrate::Runner&)>& action) {
-  auto opts = Options(ctx, a);
-  if (!opts.ok()) return ctx.Fail(opts.status());
-  auto files = migrate::LoadMigrations(Dir(ctx, a));
-  if (!files.ok()) return ctx.Fail(files.status());
-  auto conn = ctx.Connect("pgkeeper-migrate@" + migrate::LocalHostName());
-  if (!conn.ok()) return ctx.Fail(conn.status());
-  migrate::Runner runner(*conn, *files, *opts);
-  auto result = action(runner);
+  auto session = OpenSession(ctx, a);
+  if (!session.ok()) return ctx.Fail(session.status());
+  auto result = action(*(*session)->runner);
   if (!result.ok()) return ctx.Fail(result.status());
   if (ctx.out.json()) {
     ctx.out.Json({{"notes", result->notes}});

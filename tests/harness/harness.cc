@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 
 #include "common/process.h"
@@ -117,6 +119,25 @@ std::string CreateExampleDatabase(const std::string& prefix, int positions) {
 }
 
 std::string BinaryPath() { return PGKEEPER_BINARY; }
+
+std::string MakeFiles(const std::string& name, const std::vector<std::pair<std::string, std::string>>& files) {
+  std::string dir = TempPath(name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  for (const auto& [f, text] : files) std::ofstream(dir + "/" + f) << text;
+  return dir;
+}
+
+std::string QueryValue(const std::string& db, const std::string& sql) {
+  auto v = Connect(db).QueryValue(sql);
+  return v.ok() ? *v : "ERROR: " + v.status().message();
+}
+
+CliResult RunMigrate(const std::string& db, const std::string& dir, const std::vector<std::string>& args) {
+  std::vector<std::string> full = {"migrate", "--dir", dir, "--db", UrlWithPassword(db)};
+  full.insert(full.end(), args.begin(), args.end());
+  return RunCli(full);
+}
 
 nlohmann::json CliResult::Json() const {
   try {

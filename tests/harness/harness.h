@@ -49,4 +49,11 @@ CliResult RunCli(const std::vector<std::string>& args, const std::map<std::strin
 
 std::string BinaryPath();
 
+// A fresh directory TempPath(name) holding the given (file name, contents) pairs.
+std::string MakeFiles(const std::string& name, const std::vector<std::pair<std::string, std::string>>& files);
+// The first value of `sql` in `db`, or "ERROR: ..." (so a failing query fails a comparison).
+std::string QueryValue(const std::string& db, const std::string& sql);
+// `pgkeeper migrate --dir DIR --db <db> ARGS...`
+CliResult RunMigrate(const std::string& db, const std::string& dir, const std::vector<std::string>& args);
+
 }  // namespace pgk::test
