@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
+# The S3 driver's integration test runs against s3rver (npm registry), installed here once.
+./scripts/s3-test-server.sh >/dev/null
 ./scripts/build.sh
 cd build
 exec ctest -j"${JOBS:-2}" --output-on-failure --timeout 900
