@@ -23,6 +23,10 @@ void SetupDemo(CLI::App* command, Handler* handler);
 void SetupLocal(CLI::App* command, Handler* handler);
 void SetupMigrate(CLI::App* command, Handler* handler);
 void SetupSchema(CLI::App* command, Handler* handler);
+void SetupBackup(CLI::App* command, Handler* handler);
+void SetupBackups(CLI::App* command, Handler* handler);
+void SetupRestore(CLI::App* command, Handler* handler);
+void SetupVerify(CLI::App* command, Handler* handler);
 void SetupWorkload(CLI::App* command, Handler* handler);
 
 inline const CommandSpec kCommands[] = {
@@ -31,6 +35,10 @@ inline const CommandSpec kCommands[] = {
     {"local", "Manage the embedded local PostgreSQL cluster", &SetupLocal},
     {"migrate", "Apply, roll back, check and lint schema migrations (golang-migrate layout)", &SetupMigrate},
     {"schema", "Snapshot, diff and check the schema against the expected one; render it as SQL", &SetupSchema},
+    {"backup", "Take a consistent, parallel, compressed and encrypted logical backup", &SetupBackup},
+    {"backups", "List the backups in a repository, or show one", &SetupBackups},
+    {"restore", "Restore a backup into a new database, verified against its row counts", &SetupRestore},
+    {"verify", "Re-read every file of a backup and check both checksums", &SetupVerify},
     {"workload", "Seed, run and verify the example application's workload", &SetupWorkload},
 };
 
