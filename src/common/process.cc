@@ -194,6 +194,20 @@ std::string Process::ReadAllOutput() {
   return out;
 }
 
+Result<size_t> Process::ReadOutput(char* buf, size_t n) {
+  if (out_fd_ < 0) return static_cast<size_t>(0);
+  for (;;) {
+    ssize_t r = ::read(out_fd_, buf, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return Status::IO(std::string("cannot read a child's output: ") + std::strerror(errno));
+    if (r == 0) {
+      ::close(out_fd_);
+      out_fd_ = -1;
+    }
+    return static_cast<size_t>(r);
+  }
+}
+
 static int DecodeStatus(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);

@@ -54,6 +54,8 @@ class Process {
   pid_t pid() const { return pid_; }
   // Reads captured output until EOF (only with options.capture).
   std::string ReadAllOutput();
+  // Streams captured output: up to `n` bytes, 0 at EOF (only with options.capture).
+  Result<size_t> ReadOutput(char* buf, size_t n);
   // Blocks until the child exits. Returns the exit code, or 128+signal.
   int Wait();
   // Non-blocking: the exit status if the child has exited.
