@@ -27,6 +27,7 @@ void SetupBackup(CLI::App* command, Handler* handler);
 void SetupBackups(CLI::App* command, Handler* handler);
 void SetupRestore(CLI::App* command, Handler* handler);
 void SetupVerify(CLI::App* command, Handler* handler);
+void SetupExpire(CLI::App* command, Handler* handler);
 void SetupWorkload(CLI::App* command, Handler* handler);
 
 inline const CommandSpec kCommands[] = {
@@ -39,6 +40,7 @@ inline const CommandSpec kCommands[] = {
     {"backups", "List the backups in a repository, or show one", &SetupBackups},
     {"restore", "Restore a backup into a new database, verified against its row counts", &SetupRestore},
     {"verify", "Re-read every file of a backup and check both checksums", &SetupVerify},
+    {"expire", "Remove backups the retention policy no longer keeps, and unfinished ones", &SetupExpire},
     {"workload", "Seed, run and verify the example application's workload", &SetupWorkload},
 };
 

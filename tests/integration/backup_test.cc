@@ -181,6 +181,38 @@ TEST(Backup, KillNineNeverLeavesABrokenListedBackup) {
   auto r = Backup(db, repo);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   ExpectAllListedBackupsVerify(repo);
+  // expire removes the killed runs' debris and nothing that is listed.
+  auto before = repo::Repository::Open({.url = repo});
+  size_t listed = (*before)->ListBackups()->size();
+  auto e = RunCli({"expire", "--repo", repo, "--unfinished-grace", "0", "--json"});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  auto after = repo::Repository::Open({.url = repo});
+  EXPECT_TRUE((*after)->ListUnfinished()->empty());
+  EXPECT_EQ((*after)->ListBackups()->size(), listed);
+  ExpectAllListedBackupsVerify(repo);
+}
+
+TEST(Expire, KeepLastAndDryRun) {
+  std::string db = CreateExampleDatabase("ex_keep", 20);
+  std::string repo = TempPath("ex_keep_repo");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto r = Backup(db, repo);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ids.push_back(r.Json()["id"]);
+  }
+  auto dry = RunCli({"expire", "--repo", repo, "--keep-last", "1", "--dry-run", "--json"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_EQ(dry.Json()["removed"], 2);
+  EXPECT_EQ((*repo::Repository::Open({.url = repo}))->ListBackups()->size(), 3u) << "dry run removes nothing";
+  // Without a policy nothing is removed.
+  EXPECT_EQ(RunCli({"expire", "--repo", repo, "--json"}).Json()["removed"], 0);
+  auto real = RunCli({"expire", "--repo", repo, "--keep-last", "1"});
+  ASSERT_EQ(real.exit_code, 0) << real.err;
+  EXPECT_NE(real.out.find("one of the last 1"), std::string::npos) << real.out;
+  auto left = (*repo::Repository::Open({.url = repo}))->ListBackups();
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ(left->front().id, ids.back());
 }
 
 }  // namespace pgk::test
