@@ -63,10 +63,12 @@ Result<std::vector<TableJob>> ListTables(pg::Connection& conn, const LogicalOpti
 }
 
 std::optional<uint64_t> MigrationVersion(pg::Connection& conn) {
-  auto v = conn.QueryValue(
-      "SELECT CASE WHEN to_regclass('public.schema_migrations') IS NOT NULL AND EXISTS (SELECT 1 FROM "
-      "pg_attribute WHERE attrelid = 'public.schema_migrations'::regclass AND attname = 'success') THEN "
-      "(SELECT max(version)::text FROM public.schema_migrations WHERE success) END");
+  // No query here may fail: we are inside the coordinator's snapshot transaction.
+  auto has = conn.QueryValue(
+      "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('public.schema_migrations') "
+      "AND attname = 'success' AND NOT attisdropped)");
+  if (!has.ok() || *has != "t") return std::nullopt;
+  auto v = conn.QueryValue("SELECT max(version)::text FROM public.schema_migrations WHERE success");
   if (!v.ok() || v->empty()) return std::nullopt;
   return std::stoull(*v);
 }

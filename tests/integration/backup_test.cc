@@ -85,6 +85,17 @@ TEST(Backup, ManifestRecordsEverything) {
   EXPECT_EQ(st.st_mode & 0777, 0700u);
 }
 
+TEST(Backup, DatabaseWithoutMigrationHistory) {
+  std::string db = CreateDatabase("bk_nohistory");
+  ASSERT_TRUE(Connect(db).Exec("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'x' FROM "
+                               "generate_series(1, 100) g; CREATE SEQUENCE s; SELECT nextval('s');")
+                  .ok());
+  auto r = Backup(db, TempPath("bk_nohistory_repo"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.Json()["migration_version"].is_null());
+  EXPECT_EQ(r.Json()["rows"], 100);
+}
+
 TEST(Backup, EncryptedRepositoryNeedsTheRightKey) {
   std::string db = CreateExampleDatabase("bk_crypt", 100);
   std::string repo = TempPath("bk_crypt_repo");
