@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "backup/logical.h"
 #include "cli/commands.h"
 #include "common/fs.h"
 #include "migrate/create.h"
@@ -12,6 +13,9 @@
 #include "migrate/runner.h"
 
 namespace pgk::cli {
+
+Result<std::unique_ptr<repo::Repository>> OpenRepository(const Context& ctx, const std::string& repo_flag,
+                                                         const std::string& key_file_flag, bool create);  // cmd_backup.cc
 
 namespace {
 
@@ -25,6 +29,7 @@ struct MigrateArgs {
   bool allow_changed = false;
   bool allow_out_of_order = false;
   bool backup_first = false;
+  std::string repo;
   bool all = false;
   bool include_down = false;
   int n = 0;
@@ -188,10 +193,29 @@ Result<std::unique_ptr<Session>> OpenSession(const Context& ctx, const MigrateAr
   return s;
 }
 
+// The safety backup of --backup-first: a full logical backup tagged pre-migration. The
+// migration does not start unless it succeeded.
+Status SafetyBackup(const Context& ctx, const MigrateArgs& a) {
+  auto target = ctx.Target();
+  if (!target.ok()) return target.status();
+  auto repository = OpenRepository(ctx, a.repo, "", true);
+  if (!repository.ok()) {
+    return repository.status().WithContext("--backup-first").WithHint(
+        "name the repository with --repo or repository.url; " + repository.status().hint());
+  }
+  backup::LogicalOptions o;
+  o.conninfo = target->conninfo;
+  o.tag = "pre-migration";
+  auto result = backup::RunLogicalBackup(**repository, o, [](const std::string&) {});
+  if (!result.ok()) return result.status().WithContext("safety backup before migrating (nothing was applied)");
+  ctx.out.Line("safety backup " + result->manifest.id + " written to " + (*repository)->Url());
+  return Status::Ok();
+}
+
 int RunPlan(Context& ctx, const MigrateArgs& a, const std::string& verb, const migrate::Planner& planner) {
-  if (a.backup_first) {
-    return ctx.Fail(Status::Refused("--backup-first needs a backup repository, which arrives with `pgkeeper backup`",
-                                    "run without --backup-first, or take a backup with pg_dump first"));
+  if (a.backup_first && !a.dry_run) {
+    Status s = SafetyBackup(ctx, a);
+    if (!s.ok()) return ctx.Fail(s);
   }
   auto session = OpenSession(ctx, a);
   if (!session.ok()) return ctx.Fail(session.status());
@@ -389,7 +413,8 @@ void SetupMigrate(CLI::App* cmd, Handler* handler) {
     if (up) {
       sub->add_flag("--allow-changed", a->allow_changed, "Apply even though applied files changed on disk");
       sub->add_flag("--allow-out-of-order", a->allow_out_of_order, "Apply pending versions older than the newest applied");
-      sub->add_flag("--backup-first", a->backup_first, "Take a safety backup before applying");
+      sub->add_flag("--backup-first", a->backup_first, "Take a safety backup (tag pre-migration) before applying");
+      sub->add_option("--repo", a->repo, "Repository for --backup-first (default repository.url)");
     }
   };
   cmd->add_subcommand("status", "Applied, pending, missing, changed and failed migrations");

@@ -428,13 +428,22 @@ TEST(Migrate, BaselineMarksExistingSchema) {
   EXPECT_EQ(RunMigrate(db, dir, {"baseline", "2"}).exit_code, 2) << "a second baseline is refused";
 }
 
-TEST(Migrate, BackupFirstNeedsARepository) {
+TEST(Migrate, BackupFirstTakesASafetyBackup) {
   std::string db = CreateDatabase("mig_backup_first");
   std::string dir = MakeFiles("mig_backup_first", ThreeSteps());
+  // Without a repository: refused, nothing applied.
   auto r = RunMigrate(db, dir, {"up", "--backup-first"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("repository"), std::string::npos);
+  EXPECT_NE(r.err.find("repository"), std::string::npos) << r.err;
   EXPECT_EQ(QueryValue(db, "SELECT to_regclass('a') IS NULL"), "t");
+  // With one: the backup is taken (tagged pre-migration), then the migrations run.
+  std::string repo = TempPath("mig_backup_first_repo");
+  r = RunMigrate(db, dir, {"up", "--backup-first", "--repo", repo});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("safety backup"), std::string::npos) << r.out;
+  auto list = RunCli({"backups", "list", "--repo", repo, "--json"});
+  EXPECT_NE(list.out.find("pre-migration"), std::string::npos) << list.out;
+  EXPECT_EQ(QueryValue(db, "SELECT count(*) FROM schema_migrations"), "3");
 }
 
 TEST(Migrate, UpPrintsLintFindingsForWhatItApplies) {
