@@ -9,7 +9,8 @@ TEST(Demo, RunsTheTourAndStopsTheCluster) {
   std::string dir = TempPath("demo_tour");
   auto r = RunCli({"demo", "--dir", dir, "--positions", "500", "--workload-seconds", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  for (const char* step : {"1. cluster", "2. schema", "3. data", "4. workload", "5. check", "invariant holds", "Try next"}) {
+  for (const char* step : {"1. cluster", "2. schema", "3. data", "4. workload", "5. check", "6. backup", "7. disaster",
+                           "8. restore", "9. verify", "all row counts match the manifest", "invariant holds", "Try next"}) {
     EXPECT_NE(r.out.find(step), std::string::npos) << step << "\n" << r.out;
   }
   auto cluster = pg::LocalCluster::Open({.dir = dir, .detached = true});
@@ -22,6 +23,8 @@ TEST(Demo, RunsTheTourAndStopsTheCluster) {
   auto j = r.Json();
   EXPECT_EQ(j["workload"]["invariant_holds"], true);
   EXPECT_EQ(j["check"]["healthy"], true);
+  EXPECT_EQ(j["restore"]["counts_match"], true);
+  EXPECT_EQ(j["restore"]["invariant_holds"], true);
   EXPECT_EQ(r.out.find("started"), std::string::npos) << "--json keeps human text off stdout";
 }
 

@@ -1,0 +1,172 @@
+// `pgkeeper backups list|show`: the repository's catalog, read from the manifests only
+// (no file is read back; `verify` does that).
+#include <cstdio>
+#include <memory>
+
+#include "cli/commands.h"
+#include "restore/open.h"
+
+namespace pgk::cli {
+
+namespace {
+
+struct BackupsArgs {
+  std::string repo;
+  std::string key_file;
+  std::string id = "latest";
+};
+
+std::string Ratio(const repo::Manifest& m) {
+  if (m.stored_bytes() == 0) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1fx",
+                static_cast<double>(m.original_bytes()) / static_cast<double>(m.stored_bytes()));
+  return buf;
+}
+
+std::string Migration(const repo::Manifest& m) {
+  return m.migration_version ? std::to_string(*m.migration_version) : "-";
+}
+
+nlohmann::json SummaryJson(const repo::Manifest& m) {
+  return {{"id", m.id},
+          {"type", m.type},
+          {"database", m.database},
+          {"tag", m.tag},
+          {"start_time", m.start_time},
+          {"stop_time", m.stop_time},
+          {"duration_seconds", m.duration_s},
+          {"original_bytes", m.original_bytes()},
+          {"stored_bytes", m.stored_bytes()},
+          {"migration_version", m.migration_version ? nlohmann::json(*m.migration_version) : nlohmann::json(nullptr)},
+          {"files", m.files.size()},
+          {"cipher", m.cipher},
+          {"compression", m.compression},
+          {"options", m.options}};
+}
+
+int RunList(Context& ctx, repo::Repository& repo) {
+  std::vector<std::string> problems;
+  auto backups = repo.ListBackups(&problems);
+  if (!backups.ok()) return ctx.Fail(backups.status());
+  auto unfinished = repo.ListUnfinished();
+  if (!unfinished.ok()) return ctx.Fail(unfinished.status());
+  const Output& out = ctx.out;
+  if (out.json()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& m : *backups) list.push_back(SummaryJson(m));
+    out.Json({{"repository", repo.Url()}, {"backups", list}, {"unfinished", *unfinished}, {"damaged", problems}});
+  } else {
+    out.Line("backups in " + repo.Url());
+    out.Line();
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& m : *backups) {
+      rows.push_back({m.id, m.type, m.database, m.tag.empty() ? "-" : m.tag, m.start_time, FormatDuration(m.duration_s),
+                      FormatBytes(static_cast<int64_t>(m.original_bytes())),
+                      FormatBytes(static_cast<int64_t>(m.stored_bytes())), Ratio(m), Migration(m),
+                      std::to_string(m.files.size())});
+    }
+    if (rows.empty()) {
+      out.Line("  no backups");
+    } else {
+      out.Print(RenderTable({{"id"},
+                             {"type"},
+                             {"database"},
+                             {"tag"},
+                             {"start"},
+                             {"took", true},
+                             {"size", true},
+                             {"stored", true},
+                             {"ratio", true},
+                             {"migration", true},
+                             {"files", true}},
+                            rows));
+    }
+    if (!unfinished->empty()) {
+      out.Line();
+      out.Line(out.Yellow("unfinished (removed by expire):"));
+      for (const auto& id : *unfinished) out.Line("  " + id);
+    }
+    for (const auto& p : problems) out.Line(out.Red("damaged: ") + p);
+  }
+  if (!problems.empty()) {
+    Status s = Status::Problem(std::to_string(problems.size()) + " damaged manifest(s) in " + repo.Url(),
+                               "those backups cannot be restored; `pgkeeper expire` does not remove them");
+    if (out.json()) return s.exit_code();
+    return ctx.Fail(s);
+  }
+  return 0;
+}
+
+int RunShow(Context& ctx, repo::Repository& repo, const std::string& id) {
+  auto m = repo.LoadBackup(id);
+  if (!m.ok()) return ctx.Fail(m.status());
+  const Output& out = ctx.out;
+  if (out.json()) {
+    out.Json(nlohmann::json::parse(repo::SerializeManifest(*m)));
+    return 0;
+  }
+  auto field = [&](const std::string& name, const std::string& value) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "%-20s", (name + ":").c_str());
+    out.Line(std::string(buf) + value);
+  };
+  out.Line(out.Bold("backup " + m->id));
+  field("type", m->type);
+  field("database", m->database);
+  field("tag", m->tag.empty() ? "-" : m->tag);
+  field("server version", m->server_version);
+  field("pgkeeper version", m->pgkeeper_version);
+  field("started", m->start_time);
+  field("stopped", m->stop_time);
+  field("took", FormatDuration(m->duration_s));
+  field("migration version", Migration(*m));
+  field("compression", m->compression + (m->compression_level ? " level " + std::to_string(m->compression_level) : ""));
+  field("encryption", m->cipher);
+  std::string options;
+  for (const auto& o : m->options) options += (options.empty() ? "" : ", ") + o;
+  field("options", options.empty() ? "-" : options);
+  field("size", FormatBytes(static_cast<int64_t>(m->original_bytes())) + ", stored " +
+                    FormatBytes(static_cast<int64_t>(m->stored_bytes())) + " (" + Ratio(*m) + ")");
+  out.Line();
+  out.Line(out.Bold("files"));
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& f : m->files) {
+    rows.push_back({f.name, f.kind, f.table.empty() ? "-" : f.table, f.rows < 0 ? "-" : FormatCount(f.rows),
+                    FormatBytes(static_cast<int64_t>(f.original_size)),
+                    FormatBytes(static_cast<int64_t>(f.stored_size)), f.compression, f.cipher});
+  }
+  out.Print(RenderTable(
+      {{"name"}, {"kind"}, {"table"}, {"rows", true}, {"size", true}, {"stored", true}, {"compression"}, {"cipher"}},
+      rows));
+  if (!m->row_counts.empty()) {
+    out.Line();
+    out.Line(out.Bold("row counts"));
+    rows.clear();
+    for (const auto& [table, n] : m->row_counts) rows.push_back({table, FormatCount(n)});
+    out.Print(RenderTable({{"table"}, {"rows", true}}, rows));
+  }
+  return 0;
+}
+
+}  // namespace
+
+void SetupBackups(CLI::App* cmd, Handler* handler) {
+  auto a = std::make_shared<BackupsArgs>();
+  cmd->require_subcommand(1);
+  cmd->fallthrough();  // --repo may follow list/show
+  cmd->add_option("--repo", a->repo, "Repository URL (default: repository.url)");
+  cmd->add_option("--key-file", a->key_file, "Encryption key file (default: repository.key_file)");
+  cmd->add_subcommand("list", "Every backup, unfinished backups and damaged manifests");
+  auto* show = cmd->add_subcommand("show", "A backup's manifest: settings, files and row counts");
+  show->add_option("ID", a->id, "Backup id, or latest (default)");
+  *handler = [cmd, a](Context& ctx) -> int {
+    auto repo = restore::OpenRepositoryForReading(a->repo, a->key_file, ctx.config);
+    if (!repo.ok()) return ctx.Fail(repo.status());
+    std::string name = cmd->get_subcommands().front()->get_name();
+    if (name == "show") return RunShow(ctx, **repo, a->id);
+    return RunList(ctx, **repo);
+  };
+}
+
+}  // namespace pgk::cli

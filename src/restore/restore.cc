@@ -1,0 +1,323 @@
+#include "restore/restore.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <optional>
+
+#include "common/interrupt.h"
+#include "common/log.h"
+#include "pg/connection.h"
+#include "pg/conninfo.h"
+#include "pg/quote.h"
+#include "restore/load.h"
+#include "restore/parallel.h"
+#include "restore/script.h"
+#include "restore/verify.h"
+
+namespace pgk::restore {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+bool HasOption(const repo::Manifest& m, const std::string& option) {
+  return std::find(m.options.begin(), m.options.end(), option) != m.options.end();
+}
+
+std::vector<const repo::ManifestFile*> FilesOfKind(const repo::Manifest& m, const std::string& kind) {
+  std::vector<const repo::ManifestFile*> out;
+  for (const auto& f : m.files)
+    if (f.kind == kind) out.push_back(&f);
+  return out;
+}
+
+// The manifest's table name re-rendered from its parts: the same text for a well-formed
+// name, and never anything but a qualified identifier, whatever the manifest holds.
+Result<std::string> SafeTable(const std::string& table) {
+  PGK_ASSIGN_OR_RETURN(auto parts, SplitQualifiedName(table));
+  return pg::QuoteQualified(parts.first, parts.second);
+}
+
+Result<pg::Connection> ConnectTo(const std::string& server, const std::string& db) {
+  PGK_ASSIGN_OR_RETURN(std::string conninfo, pg::WithDatabase(server, db));
+  return pg::Connection::Connect(conninfo, {.application_name = "pgkeeper-restore"});
+}
+
+Result<bool> DatabaseExists(pg::Connection& conn, const std::string& name) {
+  PGK_ASSIGN_OR_RETURN(auto r, conn.Query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", {name}));
+  return r.rows() > 0;
+}
+
+// Data loads need no durability until the restore completes (a crash means starting over
+// and the database is dropped anyway), and must not be cut short by the role's timeouts.
+Status PrepareLoadSession(pg::Connection& conn) {
+  return conn.Exec(
+      "SET synchronous_commit = off; SET statement_timeout = 0; SET lock_timeout = 0; "
+      "SET idle_in_transaction_session_timeout = 0");
+}
+
+Status LoadTables(repo::Repository& repo, const repo::Manifest& m, const pipeline::Key* key, const std::string& server,
+                  const std::string& db, int jobs) {
+  auto files = FilesOfKind(m, "table-data");
+  // Largest first: the longest load starts at once instead of finishing last alone.
+  std::stable_sort(files.begin(), files.end(), [](const repo::ManifestFile* a, const repo::ManifestFile* b) {
+    return a->original_size > b->original_size;
+  });
+  std::vector<std::optional<pg::Connection>> conns(static_cast<size_t>(std::max(jobs, 1)));
+  std::mutex mu;
+  Status first;
+  std::atomic<bool> stop{false};
+  auto fail = [&](const Status& s) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (first.ok()) first = s;
+    stop = true;
+  };
+  ParallelFor(files.size(), jobs, [&](int w, size_t i) {
+    if (stop) return;
+    auto& conn = conns[static_cast<size_t>(w)];
+    if (!conn) {
+      auto c = ConnectTo(server, db);
+      if (!c.ok()) return fail(c.status());
+      conn.emplace(std::move(c).value());
+      Status s = PrepareLoadSession(*conn);
+      if (!s.ok()) return fail(s);
+    }
+    auto table = SafeTable(files[i]->table);
+    if (!table.ok()) return fail(table.status());
+    Status s = CopyIntoTable(*conn, *table, repo, m, *files[i], key, &stop);
+    if (!s.ok()) return fail(s);
+    log::Debug("loaded {} ({} rows)", *table, files[i]->rows);
+  });
+  return first;
+}
+
+// Rows of `table` alone, as the backup counted them; -1 when it does not exist. A
+// partitioned table holds no rows itself, so it is counted with its partitions.
+Result<int64_t> CountRows(pg::Connection& conn, const std::string& table) {
+  PGK_ASSIGN_OR_RETURN(auto parts, SplitQualifiedName(table));
+  PGK_ASSIGN_OR_RETURN(auto kind,
+                       conn.Query("SELECT c.relkind FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+                                  "ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+                                  {parts.first, parts.second}));
+  if (kind.rows() == 0) return int64_t{-1};
+  std::string only = kind.GetString(0, 0) == "p" ? "" : "ONLY ";
+  PGK_ASSIGN_OR_RETURN(std::string n,
+                       conn.QueryValue("SELECT count(*) FROM " + only + pg::QuoteQualified(parts.first, parts.second)));
+  return static_cast<int64_t>(std::stoll(n));
+}
+
+Status CheckCounts(pg::Connection& conn, const repo::Manifest& m, RestoreReport* report) {
+  for (const auto& [table, expected] : m.row_counts) {
+    PGK_ASSIGN_OR_RETURN(int64_t actual, CountRows(conn, table));
+    if (actual > 0) report->rows += actual;
+    if (actual != expected) report->mismatches.push_back({table, expected, actual});
+  }
+  return Status::Ok();
+}
+
+Status Phase(const char* name, const std::function<Status()>& fn) {
+  auto t0 = Clock::now();
+  Status s = fn();
+  if (s.ok()) log::Debug("{} done in {:.2f} s", name, Since(t0));
+  return s;
+}
+
+// Everything after CREATE DATABASE; any error makes the caller drop the database.
+Status Fill(repo::Repository& repo, const repo::Manifest& m, const pipeline::Key* key, const RestoreOptions& o,
+            RestoreReport* report) {
+  PGK_ASSIGN_OR_RETURN(pg::Connection conn, ConnectTo(o.server_conninfo, o.into));
+  PGK_RETURN_IF_ERROR(PrepareLoadSession(conn));
+  // pg_dump scripts set search_path to '' for the session; RESET ALL after each script
+  // gives the next step the database's defaults back.
+  for (const auto* f : FilesOfKind(m, "schema-pre")) {
+    log::Info("pre-data: creating the schema from {}", f->name);
+    PGK_RETURN_IF_ERROR(Phase("pre-data", [&] { return ApplyScript(conn, repo, m, *f, key); }));
+    PGK_RETURN_IF_ERROR(conn.Exec("RESET ALL"));
+    PGK_RETURN_IF_ERROR(PrepareLoadSession(conn));
+  }
+  auto tables = FilesOfKind(m, "table-data");
+  report->tables = static_cast<int>(tables.size());
+  if (!tables.empty()) {
+    uint64_t bytes = 0;
+    for (const auto* f : tables) bytes += f->original_size;
+    log::Info("data: loading {} tables ({} bytes) on {} connections", tables.size(), bytes,
+              std::min<size_t>(tables.size(), static_cast<size_t>(std::max(o.jobs, 1))));
+    PGK_RETURN_IF_ERROR(Phase("data", [&] { return LoadTables(repo, m, key, o.server_conninfo, o.into, o.jobs); }));
+  }
+  for (const auto* f : FilesOfKind(m, "sequences")) {
+    log::Info("sequences: setting values from {}", f->name);
+    PGK_RETURN_IF_ERROR(Phase("sequences", [&] { return ApplyScript(conn, repo, m, *f, key); }));
+    PGK_RETURN_IF_ERROR(conn.Exec("RESET ALL"));
+  }
+  for (const auto* f : FilesOfKind(m, "large-objects")) {
+    log::Info("large objects: writing {}", f->name);
+    auto n = LoadLargeObjects(conn, repo, m, *f, key);
+    if (!n.ok()) return n.status();
+    report->large_objects += *n;
+  }
+  for (const auto* f : FilesOfKind(m, "schema-post")) {
+    log::Info("post-data: indexes, constraints and triggers from {}", f->name);
+    PGK_RETURN_IF_ERROR(Phase("post-data", [&] { return ApplyScript(conn, repo, m, *f, key); }));
+    PGK_RETURN_IF_ERROR(conn.Exec("RESET ALL"));
+  }
+  log::Info("analyze: collecting planner statistics");
+  PGK_RETURN_IF_ERROR(conn.Exec("ANALYZE"));
+  if (!HasOption(m, "schema-only")) {
+    log::Info("checking row counts of {} tables against the manifest", m.row_counts.size());
+    PGK_RETURN_IF_ERROR(CheckCounts(conn, m, report));
+  }
+  return Status::Ok();
+}
+
+Status DropDatabase(const std::string& server, const std::string& db) {
+  PGK_ASSIGN_OR_RETURN(pg::Connection admin, pg::Connection::Connect(server, {.application_name = "pgkeeper-restore"}));
+  return admin.Exec("DROP DATABASE IF EXISTS " + pg::QuoteIdent(db) + " WITH (FORCE)");
+}
+
+Result<const pipeline::Key*> VerifyFirst(repo::Repository& repo, const repo::Manifest& m,
+                                         const std::optional<pipeline::Key>& key,
+                                         const std::vector<const repo::ManifestFile*>& files, const RestoreOptions& o,
+                                         RestoreReport* report) {
+  const pipeline::Key* k = key ? &*key : nullptr;
+  if (!o.verify_first) return k;
+  size_t n = files.empty() ? m.files.size() : files.size();
+  log::Info("verifying {} files of backup {} before touching the server", n, m.id);
+  auto verdicts = VerifyFiles(repo, m, k, files, o.jobs);
+  PGK_RETURN_IF_ERROR(FirstFailure(verdicts));
+  report->files_verified = static_cast<int>(verdicts.size());
+  return k;
+}
+
+}  // namespace
+
+Result<const repo::ManifestFile*> FindTableFile(const repo::Manifest& m, const std::string& table) {
+  std::pair<std::string, std::string> want;
+  auto parsed = SplitQualifiedName(table);
+  if (parsed.ok()) {
+    want = *parsed;
+  } else {
+    std::string name = table;
+    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
+      name = name.substr(1, name.size() - 2);
+    } else {
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    }
+    want = {"public", name};
+  }
+  for (const auto& f : m.files) {
+    if (f.kind != "table-data") continue;
+    if (f.table == table) return &f;
+    auto parts = SplitQualifiedName(f.table);
+    if (parts.ok() && *parts == want) return &f;
+  }
+  return Status::NotFound("backup " + m.id + " has no data for table " + table,
+                          "`pgkeeper backups show " + m.id + "` lists its tables");
+}
+
+Result<RestoreReport> RestoreDatabase(repo::Repository& repo, const repo::Manifest& m, const RestoreOptions& o) {
+  auto t0 = Clock::now();
+  RestoreReport report;
+  report.backup_id = m.id;
+  report.database = o.into;
+  if (o.into.empty()) return Status::InvalidArgument("no database to restore into", "pass --into NEWDB");
+  if (HasOption(m, "data-only") || FilesOfKind(m, "schema-pre").empty()) {
+    return Status::Refused("backup " + m.id + " has no schema (data-only): it cannot make a new database",
+                           "restore one table into a database that has its schema with --table T --into DB");
+  }
+  PGK_ASSIGN_OR_RETURN(auto key, repo.DataKey(m));
+  PGK_ASSIGN_OR_RETURN(const pipeline::Key* k, VerifyFirst(repo, m, key, {}, o, &report));
+
+  PGK_ASSIGN_OR_RETURN(pg::Connection admin,
+                       pg::Connection::Connect(o.server_conninfo, {.application_name = "pgkeeper-restore"}));
+  PGK_ASSIGN_OR_RETURN(bool exists, DatabaseExists(admin, o.into));
+  if (exists) {
+    return Status::Refused("database " + o.into + " already exists on " + admin.display(),
+                           "choose another name with --into; restore never writes into an existing database");
+  }
+  log::Info("creating database {}", o.into);
+  PGK_RETURN_IF_ERROR(admin.Exec("CREATE DATABASE " + pg::QuoteIdent(o.into) + " TEMPLATE template0"));
+  // From here on the database is ours: any failure or interrupt drops it.
+  std::string server = o.server_conninfo, db = o.into;
+  int hook = AddCleanupHook([server, db] { (void)DropDatabase(server, db); });
+  Status s = Fill(repo, m, k, o, &report);
+  if (!s.ok()) {
+    log::Info("restore failed: dropping the half-restored database {}", db);
+    Status dropped = admin.Exec("DROP DATABASE IF EXISTS " + pg::QuoteIdent(db) + " WITH (FORCE)");
+    RemoveCleanupHook(hook);
+    std::string what = dropped.ok() ? "; the half-restored database " + db + " was dropped"
+                                    : "; the half-restored database " + db + " could not be dropped (" +
+                                          dropped.message() + "): drop it by hand";
+    return Status(s.code(), s.message() + what, s.hint());
+  }
+  RemoveCleanupHook(hook);
+  report.seconds = Since(t0);
+  return report;
+}
+
+Result<RestoreReport> RestoreTable(repo::Repository& repo, const repo::Manifest& m, const RestoreOptions& o) {
+  auto t0 = Clock::now();
+  RestoreReport report;
+  report.backup_id = m.id;
+  report.database = o.into;
+  if (o.into.empty()) return Status::InvalidArgument("--table needs --into DB, an existing database");
+  PGK_ASSIGN_OR_RETURN(const repo::ManifestFile* f, FindTableFile(m, o.table));
+  PGK_ASSIGN_OR_RETURN(auto parts, SplitQualifiedName(f->table));
+  PGK_ASSIGN_OR_RETURN(auto key, repo.DataKey(m));
+  PGK_ASSIGN_OR_RETURN(const pipeline::Key* k, VerifyFirst(repo, m, key, {f}, o, &report));
+
+  std::string live = pg::QuoteQualified(parts.first, parts.second);
+  std::string new_name = parts.second + "_restored";
+  if (new_name.size() > 63) {
+    return Status::Refused("the table name " + new_name + " would be longer than PostgreSQL's 63 bytes",
+                           "rename the live table, or restore the whole backup into a new database");
+  }
+  std::string target = pg::QuoteQualified(parts.first, new_name);
+  {
+    PGK_ASSIGN_OR_RETURN(pg::Connection admin,
+                         pg::Connection::Connect(o.server_conninfo, {.application_name = "pgkeeper-restore"}));
+    PGK_ASSIGN_OR_RETURN(bool exists, DatabaseExists(admin, o.into));
+    if (!exists) {
+      return Status::Refused("database " + o.into + " does not exist on " + admin.display(),
+                             "--table loads into an existing database that has the table's schema; restore the "
+                             "whole backup into a new database instead");
+    }
+  }
+  PGK_ASSIGN_OR_RETURN(pg::Connection conn, ConnectTo(o.server_conninfo, o.into));
+  PGK_RETURN_IF_ERROR(PrepareLoadSession(conn));
+  PGK_ASSIGN_OR_RETURN(auto regs,
+                       conn.Query("SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL", {live, target}));
+  if (!regs.GetBool(0, 0)) {
+    return Status::Refused("table " + f->table + " does not exist in " + o.into,
+                           "--table creates the copy LIKE the live table; restore the whole backup into a new "
+                           "database instead");
+  }
+  if (regs.GetBool(0, 1)) {
+    return Status::Refused("table " + target + " already exists in " + o.into,
+                           "drop or rename it (an earlier recovery?) and run again");
+  }
+  log::Info("creating {} like {} and loading {} rows", target, live, f->rows);
+  {
+    PGK_ASSIGN_OR_RETURN(auto tx, pg::Transaction::Begin(conn));
+    PGK_RETURN_IF_ERROR(conn.Exec("CREATE TABLE " + target + " (LIKE " + live + " INCLUDING ALL)"));
+    PGK_RETURN_IF_ERROR(CopyIntoTable(conn, target, repo, m, *f, k));
+    PGK_RETURN_IF_ERROR(tx.Commit());
+  }
+  PGK_ASSIGN_OR_RETURN(std::string n, conn.QueryValue("SELECT count(*) FROM ONLY " + target));
+  int64_t actual = std::stoll(n);
+  auto expected_it = m.row_counts.find(f->table);
+  int64_t expected = expected_it != m.row_counts.end() ? expected_it->second : f->rows;
+  report.tables = 1;
+  report.rows = actual;
+  // Shown as the manifest shows tables: quoted only where quote_ident would.
+  PGK_ASSIGN_OR_RETURN(report.restored_table,
+                       conn.QueryValue("SELECT format('%I.%I', $1::text, $2::text)", {parts.first, new_name}));
+  if (actual != expected) report.mismatches.push_back({f->table, expected, actual});
+  report.seconds = Since(t0);
+  return report;
+}
+
+}  // namespace pgk::restore
