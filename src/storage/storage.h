@@ -82,6 +82,15 @@ class Storage {
   Result<bool> Exists(const std::string& path);
 };
 
+enum class PathKind { kFile, kPrefix };
+
+// Every driver refuses, rather than normalises, paths that are empty (files), absolute,
+// contain NUL, "." or ".." components or empty components, or (files) end in '/': one
+// spelling per file keeps keys identical on every driver, and no ".." keeps the posix
+// driver inside its root. In a prefix the last component may be a partial name
+// ("backups/2026"). InvalidArgument (exit 2) otherwise.
+Status CheckPath(const std::string& path, PathKind kind);
+
 struct StorageOptions {
   // S3: part size and parallelism of multipart uploads (bounded memory: size x parallel).
   size_t s3_part_size = 16 << 20;

@@ -7,35 +7,6 @@
 
 namespace pgk::storage {
 
-namespace {
-
-// The same rules as the posix driver's (see posix_storage.cc), so that a path a test
-// gets away with here is not refused by the real repository.
-Status CheckPath(const std::string& path, bool prefix) {
-  auto bad = [&](const std::string& why) {
-    return Status::InvalidArgument("invalid storage path \"" + path + "\": " + why,
-                                   "storage paths are relative to the repository, with '/' separators");
-  };
-  if (path.empty()) return prefix ? Status::Ok() : bad("the path is empty");
-  if (path.front() == '/') return bad("absolute paths are not allowed");
-  if (path.find('\0') != std::string::npos) return bad("the path contains a NUL byte");
-  if (!prefix && path.back() == '/') return bad("a file path cannot end with '/'");
-  for (size_t start = 0; start < path.size();) {
-    size_t end = path.find('/', start);
-    if (end == std::string::npos) {
-      if (prefix) break;
-      end = path.size();
-    }
-    std::string_view part(path.data() + start, end - start);
-    if (part.empty()) return bad("empty path component");
-    if (part == "." || part == "..") return bad("\".\" and \"..\" components are not allowed");
-    start = end + 1;
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
 struct MemoryStorage::State {
   struct File {
     // Shared so that a reader keeps reading what it opened when the file is replaced.
@@ -172,7 +143,7 @@ MemoryStorage::MemoryStorage(const std::string& name) : state_(std::make_shared<
 std::string MemoryStorage::Url() const { return state_->url; }
 
 Result<std::unique_ptr<Writer>> MemoryStorage::OpenWrite(const std::string& path, const WriteOptions& options) {
-  PGK_RETURN_IF_ERROR(CheckPath(path, false));
+  PGK_RETURN_IF_ERROR(CheckPath(path, PathKind::kFile));
   std::lock_guard lock(state_->mu);
   PGK_RETURN_IF_ERROR(state_->CheckWritable(path));
   std::shared_ptr<std::string> live;
@@ -185,7 +156,7 @@ Result<std::unique_ptr<Writer>> MemoryStorage::OpenWrite(const std::string& path
 }
 
 Result<std::unique_ptr<Reader>> MemoryStorage::OpenRead(const std::string& path) {
-  PGK_RETURN_IF_ERROR(CheckPath(path, false));
+  PGK_RETURN_IF_ERROR(CheckPath(path, PathKind::kFile));
   std::lock_guard lock(state_->mu);
   auto it = state_->files.find(path);
   if (it == state_->files.end()) return Status::NotFound("file not found: " + state_->url + "/" + path);
@@ -193,7 +164,7 @@ Result<std::unique_ptr<Reader>> MemoryStorage::OpenRead(const std::string& path)
 }
 
 Result<std::optional<FileInfo>> MemoryStorage::Stat(const std::string& path) {
-  PGK_RETURN_IF_ERROR(CheckPath(path, false));
+  PGK_RETURN_IF_ERROR(CheckPath(path, PathKind::kFile));
   std::lock_guard lock(state_->mu);
   auto it = state_->files.find(path);
   if (it == state_->files.end()) return std::optional<FileInfo>();
@@ -202,7 +173,7 @@ Result<std::optional<FileInfo>> MemoryStorage::Stat(const std::string& path) {
 }
 
 Result<std::vector<FileInfo>> MemoryStorage::List(const std::string& prefix) {
-  PGK_RETURN_IF_ERROR(CheckPath(prefix, true));
+  PGK_RETURN_IF_ERROR(CheckPath(prefix, PathKind::kPrefix));
   std::lock_guard lock(state_->mu);
   std::vector<FileInfo> out;
   for (auto it = state_->files.lower_bound(prefix); it != state_->files.end() && it->first.starts_with(prefix); ++it) {
@@ -212,7 +183,7 @@ Result<std::vector<FileInfo>> MemoryStorage::List(const std::string& prefix) {
 }
 
 Status MemoryStorage::Remove(const std::string& path) {
-  PGK_RETURN_IF_ERROR(CheckPath(path, false));
+  PGK_RETURN_IF_ERROR(CheckPath(path, PathKind::kFile));
   std::lock_guard lock(state_->mu);
   PGK_RETURN_IF_ERROR(state_->CheckWritable(path));
   state_->files.erase(path);
@@ -220,7 +191,7 @@ Status MemoryStorage::Remove(const std::string& path) {
 }
 
 Status MemoryStorage::RemovePrefix(const std::string& prefix) {
-  PGK_RETURN_IF_ERROR(CheckPath(prefix, true));
+  PGK_RETURN_IF_ERROR(CheckPath(prefix, PathKind::kPrefix));
   std::lock_guard lock(state_->mu);
   PGK_RETURN_IF_ERROR(state_->CheckWritable(prefix));
   auto first = state_->files.lower_bound(prefix);

@@ -44,34 +44,6 @@ Status Errno(const std::string& what, const std::string& path, int err) {
   return Status::IO(what + " " + path + ": " + std::strerror(err), std::move(hint));
 }
 
-enum class PathKind { kFile, kPrefix };
-
-// Paths are refused rather than normalized: one spelling per file keeps keys identical on
-// every driver, and no ".." keeps the posix driver inside its root. In a prefix the last
-// component may be a partial name ("backups/2026"), so only complete components are checked.
-Status CheckPath(const std::string& path, PathKind kind) {
-  auto bad = [&](const std::string& why) {
-    return Status::InvalidArgument("invalid storage path \"" + path + "\": " + why,
-                                   "storage paths are relative to the repository, with '/' separators");
-  };
-  if (path.empty()) return kind == PathKind::kPrefix ? Status::Ok() : bad("the path is empty");
-  if (path.front() == '/') return bad("absolute paths are not allowed");
-  if (path.find('\0') != std::string::npos) return bad("the path contains a NUL byte");
-  if (kind == PathKind::kFile && path.back() == '/') return bad("a file path cannot end with '/'");
-  for (size_t start = 0; start < path.size();) {
-    size_t end = path.find('/', start);
-    if (end == std::string::npos) {
-      if (kind == PathKind::kPrefix) break;
-      end = path.size();
-    }
-    std::string_view part(path.data() + start, end - start);
-    if (part.empty()) return bad("empty path component");
-    if (part == "." || part == "..") return bad("\".\" and \"..\" components are not allowed");
-    start = end + 1;
-  }
-  return Status::Ok();
-}
-
 bool IsTempName(std::string_view name) { return name.find(kPosixTempMarker) != std::string_view::npos; }
 
 std::string RandomSuffix() {

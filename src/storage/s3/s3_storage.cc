@@ -93,12 +93,14 @@ class S3Storage : public Storage {
   Features features() const override { return {.real_directories = false, .append = false}; }
 
   Result<std::unique_ptr<Writer>> OpenWrite(const std::string& path, const WriteOptions&) override {
+    PGK_RETURN_IF_ERROR(CheckPath(path, PathKind::kFile));
     // S3 writes are always atomic and durable once complete, whatever the options ask.
     PGK_ASSIGN_OR_RETURN(std::string key, Key(path));
     return s3::NewS3Writer(client_, key, options_.s3_part_size, options_.s3_parallel);
   }
 
   Result<std::unique_ptr<Reader>> OpenRead(const std::string& path) override {
+    PGK_RETURN_IF_ERROR(CheckPath(path, PathKind::kFile));
     PGK_ASSIGN_OR_RETURN(std::string key, Key(path));
     PGK_ASSIGN_OR_RETURN(S3Response r, client_->Send({"HEAD", key, {}, {}, {}}));
     if (!r.ok()) return client_->ErrorFor(r, "read", key);
@@ -109,6 +111,7 @@ class S3Storage : public Storage {
   }
 
   Result<std::optional<FileInfo>> Stat(const std::string& path) override {
+    PGK_RETURN_IF_ERROR(CheckPath(path, PathKind::kFile));
     PGK_ASSIGN_OR_RETURN(std::string key, Key(path));
     PGK_ASSIGN_OR_RETURN(S3Response r, client_->Send({"HEAD", key, {}, {}, {}}));
     if (r.status == 404) return std::optional<FileInfo>();
@@ -120,6 +123,7 @@ class S3Storage : public Storage {
   }
 
   Result<std::vector<FileInfo>> List(const std::string& prefix) override {
+    PGK_RETURN_IF_ERROR(CheckPath(prefix, PathKind::kPrefix));
     const std::string& root = client_->config().prefix;
     std::vector<FileInfo> out;
     std::string token;
@@ -142,6 +146,7 @@ class S3Storage : public Storage {
   }
 
   Status Remove(const std::string& path) override {
+    PGK_RETURN_IF_ERROR(CheckPath(path, PathKind::kFile));
     PGK_ASSIGN_OR_RETURN(std::string key, Key(path));
     PGK_ASSIGN_OR_RETURN(S3Response r, client_->Send({"DELETE", key, {}, {}, {}}));
     if (r.ok() || r.status == 404) return Status::Ok();
@@ -149,6 +154,7 @@ class S3Storage : public Storage {
   }
 
   Status RemovePrefix(const std::string& prefix) override {
+    PGK_RETURN_IF_ERROR(CheckPath(prefix, PathKind::kPrefix));
     PGK_ASSIGN_OR_RETURN(auto files, List(prefix));
     const std::string& root = client_->config().prefix;
     for (size_t i = 0; i < files.size(); i += kDeleteBatch) {
