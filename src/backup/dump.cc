@@ -65,14 +65,10 @@ Status RunPgDump(const std::string& conninfo, const std::string& snapshot, const
 }
 
 Result<int> DumpSequences(pg::Connection& conn, pipeline::Sink& sink) {
-  PGK_ASSIGN_OR_RETURN(auto seqs, conn.Query(R"sql(
-    SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
-      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-       AND n.nspname !~ '^pg_(toast|temp_)'
-       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-                       AND d.deptype = 'e')
-     ORDER BY 1)sql"));
+  PGK_ASSIGN_OR_RETURN(auto seqs, conn.Query(std::string("SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) "
+                                                         "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                                         "WHERE c.relkind = 'S' AND") +
+                                             kUserRelations + "ORDER BY 1"));
   for (int i = 0; i < seqs.rows(); ++i) {
     std::string q = seqs.GetString(i, 0);
     PGK_ASSIGN_OR_RETURN(auto v, conn.Query("SELECT last_value, is_called FROM " + q));

@@ -11,6 +11,13 @@
 
 namespace pgk::backup {
 
+// The relations a backup covers: user schemas only, nothing that belongs to an extension
+// (its CREATE EXTENSION recreates those). A WHERE fragment over pg_class c, pg_namespace n.
+inline constexpr const char kUserRelations[] =
+    " n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_)'"
+    " AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid"
+    " AND d.deptype = 'e') ";
+
 // Streams `pg_dump --section=<section> --snapshot=<snapshot>` (plain SQL) into `sink`.
 // The password, if any, reaches pg_dump through a private PGPASSFILE, never its argv.
 Status RunPgDump(const std::string& conninfo, const std::string& snapshot, const std::string& section,

@@ -36,15 +36,11 @@ bool Matches(const std::vector<std::string>& patterns, const TableJob& t) {
 
 Result<std::vector<TableJob>> ListTables(pg::Connection& conn, const LogicalOptions& o) {
   // Leaf tables only: a partitioned parent has no rows of its own, and COPY refuses it.
-  PGK_ASSIGN_OR_RETURN(auto res, conn.Query(R"sql(
-    SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), n.nspname || '.' || c.relname,
-           pg_relation_size(c.oid), c.relpersistence = 'u'
-      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-       AND n.nspname !~ '^pg_(toast|temp_)'
-       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-                       AND d.deptype = 'e')
-     ORDER BY 1)sql"));
+  PGK_ASSIGN_OR_RETURN(auto res, conn.Query(std::string("SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), "
+                                                        "n.nspname || '.' || c.relname, pg_relation_size(c.oid), "
+                                                        "c.relpersistence = 'u' FROM pg_class c JOIN pg_namespace n "
+                                                        "ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND") +
+                                            kUserRelations + "ORDER BY 1"));
   std::vector<TableJob> out;
   for (int i = 0; i < res.rows(); ++i) {
     TableJob t{res.GetString(i, 0), res.GetString(i, 1), res.GetInt(i, 2), 0};
