@@ -126,7 +126,9 @@ Result<LogicalResult> RunLogicalBackup(repo::Repository& repository, const Logic
   m.type = "logical";
   m.id = repo::BackupId(start_s, m.type);
   // Two backups in the same second: make the id unique rather than overwrite.
-  for (int n = 2; *repository.storage().Exists(repo::ManifestPath(m.id)); ++n) {
+  for (int n = 2;; ++n) {
+    PGK_ASSIGN_OR_RETURN(bool taken, repository.storage().Exists(repo::ManifestPath(m.id)));
+    if (!taken) break;
     m.id = repo::BackupId(start_s, m.type) + std::to_string(n);
   }
   m.database = coord.database();

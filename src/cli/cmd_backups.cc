@@ -1,8 +1,10 @@
 // `pgkeeper backups list|show`: the repository's catalog, read from the manifests only
-// (no file is read back; `verify` does that).
+// (no file is read back; `verify` does that). `backups export`: a backup as a plain SQL
+// script (backups_export.h).
 #include <cstdio>
 #include <memory>
 
+#include "cli/backups_export.h"
 #include "cli/commands.h"
 #include "restore/open.h"
 
@@ -14,6 +16,7 @@ struct BackupsArgs {
   std::string repo;
   std::string key_file;
   std::string id = "latest";
+  std::string dir;
 };
 
 std::string Ratio(const repo::Manifest& m) {
@@ -149,6 +152,28 @@ int RunShow(Context& ctx, repo::Repository& repo, const std::string& id) {
   return 0;
 }
 
+int RunExport(Context& ctx, repo::Repository& repo, const std::string& id, const std::string& dir) {
+  auto m = repo.LoadBackup(id);
+  if (!m.ok()) return ctx.Fail(m.status());
+  auto key = repo.DataKey(*m);
+  if (!key.ok()) return ctx.Fail(key.status());
+  auto r = ExportBackup(repo, *m, *key ? &**key : nullptr, dir);
+  if (!r.ok()) return ctx.Fail(r.status().WithContext("exporting backup " + m->id));
+  const Output& out = ctx.out;
+  if (out.json()) {
+    out.Json({{"backup", m->id},
+              {"path", r->path},
+              {"bytes", r->bytes},
+              {"tables", r->tables},
+              {"large_objects", r->large_objects}});
+    return 0;
+  }
+  out.Line("exported " + m->id + " to " + r->path + " (" + FormatBytes(static_cast<int64_t>(r->bytes)) + ", " +
+           std::to_string(r->tables) + " tables, " + std::to_string(r->large_objects) + " large objects)");
+  out.Line("apply it to a new database: psql -v ON_ERROR_STOP=1 -X -f " + r->path + " NEWDB");
+  return 0;
+}
+
 }  // namespace
 
 void SetupBackups(CLI::App* cmd, Handler* handler) {
@@ -160,11 +185,15 @@ void SetupBackups(CLI::App* cmd, Handler* handler) {
   cmd->add_subcommand("list", "Every backup, unfinished backups and damaged manifests");
   auto* show = cmd->add_subcommand("show", "A backup's manifest: settings, files and row counts");
   show->add_option("ID", a->id, "Backup id, or latest (default)");
+  auto* exp = cmd->add_subcommand("export", "Write a backup as a plain SQL script that psql restores (DIR/<id>.sql)");
+  exp->add_option("ID", a->id, "Backup id, or latest")->required();
+  exp->add_option("DIR", a->dir, "Directory for the script (created 0700)")->required();
   *handler = [cmd, a](Context& ctx) -> int {
     auto repo = restore::OpenRepositoryForReading(a->repo, a->key_file, ctx.config);
     if (!repo.ok()) return ctx.Fail(repo.status());
     std::string name = cmd->get_subcommands().front()->get_name();
     if (name == "show") return RunShow(ctx, **repo, a->id);
+    if (name == "export") return RunExport(ctx, **repo, a->id, a->dir);
     return RunList(ctx, **repo);
   };
 }

@@ -28,6 +28,7 @@ void SetupBackups(CLI::App* command, Handler* handler);
 void SetupRestore(CLI::App* command, Handler* handler);
 void SetupVerify(CLI::App* command, Handler* handler);
 void SetupExpire(CLI::App* command, Handler* handler);
+void SetupDrill(CLI::App* command, Handler* handler);
 void SetupWorkload(CLI::App* command, Handler* handler);
 
 inline const CommandSpec kCommands[] = {
@@ -37,10 +38,11 @@ inline const CommandSpec kCommands[] = {
     {"migrate", "Apply, roll back, check and lint schema migrations (golang-migrate layout)", &SetupMigrate},
     {"schema", "Snapshot, diff and check the schema against the expected one; render it as SQL", &SetupSchema},
     {"backup", "Take a consistent, parallel, compressed and encrypted logical backup", &SetupBackup},
-    {"backups", "List the backups in a repository, or show one", &SetupBackups},
+    {"backups", "List the backups in a repository, show one, or export it as plain SQL", &SetupBackups},
     {"restore", "Restore a backup into a new database, verified against its row counts", &SetupRestore},
     {"verify", "Re-read every file of a backup and check both checksums", &SetupVerify},
     {"expire", "Remove backups the retention policy no longer keeps, and unfinished ones", &SetupExpire},
+    {"drill", "Restore the latest backup into a scratch database and prove it matches", &SetupDrill},
     {"workload", "Seed, run and verify the example application's workload", &SetupWorkload},
 };
 
