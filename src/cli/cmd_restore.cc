@@ -21,12 +21,7 @@ struct RestoreArgs {
 };
 
 nlohmann::json ReportJson(const restore::RestoreReport& r) {
-  nlohmann::json mismatches = nlohmann::json::array();
-  for (const auto& c : r.mismatches) {
-    mismatches.push_back({{"table", c.table},
-                          {"expected", c.expected},
-                          {"actual", c.actual < 0 ? nlohmann::json(nullptr) : nlohmann::json(c.actual)}});
-  }
+  nlohmann::json mismatches = restore::MismatchesJson(r.mismatches);
   nlohmann::json j = {{"backup", r.backup_id},
                       {"database", r.database},
                       {"files_verified", r.files_verified},

@@ -133,12 +133,7 @@ Result<DrillReport> RunDrill(repo::Repository& repo, const repo::Manifest& m, co
 }
 
 nlohmann::json RecordJson(const DrillReport& r) {
-  nlohmann::json mismatches = nlohmann::json::array();
-  for (const auto& c : r.mismatches) {
-    mismatches.push_back({{"table", c.table},
-                          {"expected", c.expected},
-                          {"actual", c.actual < 0 ? nlohmann::json(nullptr) : nlohmann::json(c.actual)}});
-  }
+  nlohmann::json mismatches = restore::MismatchesJson(r.mismatches);
   nlohmann::json j = {{"backup", r.backup_id},
                       {"started", r.started},
                       {"seconds", r.seconds},

@@ -320,4 +320,14 @@ Result<RestoreReport> RestoreTable(repo::Repository& repo, const repo::Manifest&
   return report;
 }
 
+nlohmann::json MismatchesJson(const std::vector<CountCheck>& mismatches) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& c : mismatches) {
+    out.push_back({{"table", c.table},
+                   {"expected", c.expected},
+                   {"actual", c.actual < 0 ? nlohmann::json(nullptr) : nlohmann::json(c.actual)}});
+  }
+  return out;
+}
+
 }  // namespace pgk::restore

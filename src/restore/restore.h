@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,9 @@ struct RestoreReport {
   std::vector<CountCheck> mismatches;
   double seconds = 0;
 };
+
+// The mismatches as JSON, for reports and drill records: [{table, expected, actual|null}].
+nlohmann::json MismatchesJson(const std::vector<CountCheck>& mismatches);
 
 // Restores `m` into the new database options.into on the server. Before anything is
 // created: verifies every file (unless !verify_first; the pipeline's error is returned),

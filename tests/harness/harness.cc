@@ -133,6 +133,28 @@ std::string QueryValue(const std::string& db, const std::string& sql) {
   return v.ok() ? *v : "ERROR: " + v.status().message();
 }
 
+std::map<std::string, std::string> TableFingerprints(const std::string& db) {
+  std::map<std::string, std::string> out;
+  auto conn = Connect(db);
+  auto tables = conn.Query(
+      "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+      "AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1");
+  EXPECT_TRUE(tables.ok()) << tables.status().ToString();
+  if (!tables.ok()) return out;
+  for (int i = 0; i < tables->rows(); ++i) {
+    std::string t = tables->GetString(i, 0);
+    out[t] = QueryValue(db, "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') "
+                            "FROM " + t + " t");
+  }
+  return out;
+}
+
+std::string LargeObjectFingerprint(const std::string& db) {
+  return QueryValue(db, "SELECT coalesce(string_agg(oid::text || ':' || md5(lo_get(oid)), ',' ORDER BY oid), '') "
+                        "FROM pg_largeobject_metadata");
+}
+
 CliResult RunMigrate(const std::string& db, const std::string& dir, const std::vector<std::string>& args) {
   std::vector<std::string> full = {"migrate", "--dir", dir, "--db", UrlWithPassword(db)};
   full.insert(full.end(), args.begin(), args.end());

@@ -53,6 +53,10 @@ std::string BinaryPath();
 std::string MakeFiles(const std::string& name, const std::vector<std::pair<std::string, std::string>>& files);
 // The first value of `sql` in `db`, or "ERROR: ..." (so a failing query fails a comparison).
 std::string QueryValue(const std::string& db, const std::string& sql);
+// Per user table "schema.table" -> "rows:md5 of all rows", and one string for all large
+// objects: equal fingerprints mean equal data (restore and export tests).
+std::map<std::string, std::string> TableFingerprints(const std::string& db);
+std::string LargeObjectFingerprint(const std::string& db);
 // `pgkeeper migrate --dir DIR --db <db> ARGS...`
 CliResult RunMigrate(const std::string& db, const std::string& dir, const std::vector<std::string>& args);
 
