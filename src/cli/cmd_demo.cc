@@ -8,12 +8,12 @@
 
 #include "backup/logical.h"
 #include "check/report.h"
-#include "pipeline/key.h"
 #include "restore/restore.h"
 #include <filesystem>
 
 #include "cli/commands.h"
 #include "common/fs.h"
+#include "common/hash.h"
 #include "demo/example_app.h"
 #include "migrate/runner.h"
 #include "pg/conninfo.h"
@@ -74,14 +74,8 @@ Status RunBackupTour(const Context& ctx, pg::LocalCluster& cluster, const std::s
   std::string key_file = (cluster.dir() / "repo.key").string();
   PGK_RETURN_IF_ERROR(fs::RemoveAll(repo_dir));
   if (!std::filesystem::exists(key_file)) {
-    pipeline::Key key = pipeline::RandomKey();
-    static const char* kHex = "0123456789abcdef";
-    std::string hex;
-    for (uint8_t b : key.bytes) {
-      hex += kHex[b >> 4];
-      hex += kHex[b & 15];
-    }
-    PGK_RETURN_IF_ERROR(fs::WriteFile(key_file, hex + "\n"));
+    // 32 random bytes as hex: the key format PGKEEPER_ENCRYPTION_KEY and key files take.
+    PGK_RETURN_IF_ERROR(fs::WriteFile(key_file, RandomHex(32) + "\n"));
   }
   steps.Begin("backup");
   PGK_ASSIGN_OR_RETURN(auto repository, repo::Repository::Open({.url = repo_dir, .key_file = key_file, .create = true}));

@@ -1,10 +1,9 @@
 #include "drill/drill.h"
 
-#include <openssl/rand.h>
-
 #include <chrono>
 #include <ctime>
 
+#include "common/hash.h"
 #include "common/interrupt.h"
 #include "common/log.h"
 #include "pg/connection.h"
@@ -79,17 +78,7 @@ std::string CompactUtc(std::time_t t) {
 
 }  // namespace
 
-std::string ScratchDatabaseName() {
-  unsigned char b[8];
-  RAND_bytes(b, sizeof b);
-  static const char kHex[] = "0123456789abcdef";
-  std::string name = "pgkeeper_drill_";
-  for (unsigned char c : b) {
-    name += kHex[c >> 4];
-    name += kHex[c & 0xf];
-  }
-  return name;
-}
+std::string ScratchDatabaseName() { return "pgkeeper_drill_" + RandomHex(8); }
 
 Result<DrillReport> RunDrill(repo::Repository& repo, const repo::Manifest& m, const DrillOptions& o) {
   DrillReport r;

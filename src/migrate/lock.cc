@@ -3,19 +3,13 @@
 #include <chrono>
 #include <thread>
 
+#include "common/hash.h"
 #include "common/interrupt.h"
 
 namespace pgk::migrate {
 
 int64_t LockKey(const TableName& table) {
-  // FNV-1a, 64 bit: stable across versions and platforms (unlike std::hash).
-  std::string s = "pgkeeper-migrate:" + table.schema + "." + table.table;
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return static_cast<int64_t>(h);
+  return static_cast<int64_t>(Fnv1a64("pgkeeper-migrate:" + table.schema + "." + table.table));
 }
 
 Result<MigrationLock> MigrationLock::Acquire(pg::Connection& conn, const TableName& table, double timeout_s) {

@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
-#include <openssl/rand.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -16,6 +15,7 @@
 #include <thread>
 
 #include "common/fs.h"
+#include "common/hash.h"
 #include "common/interrupt.h"
 #include "common/log.h"
 #include "pg/connection.h"
@@ -27,29 +27,6 @@ namespace pgk::pg {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string RandomHex(size_t bytes) {
-  std::vector<unsigned char> buf(bytes);
-  RAND_bytes(buf.data(), static_cast<int>(buf.size()));
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : buf) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
-}
-
-std::string Fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
 
 std::string TailOfFile(const std::filesystem::path& path, size_t max_lines) {
   auto text = fs::ReadFile(path);
@@ -176,7 +153,9 @@ Status LocalCluster::PrepareDataDir() {
     std::filesystem::path base = "/var/tmp/pgkeeper-clusters";
     PGK_RETURN_IF_ERROR(fs::MakeDirs(base, 0711));
     ::chmod(base.c_str(), 0711);
-    target = base / Fnv1a(options_.dir.string());
+    char name[17];
+    std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(Fnv1a64(options_.dir.string())));
+    target = base / name;
     if (std::filesystem::exists(target)) PGK_RETURN_IF_ERROR(fs::RemoveAll(target));
     log::Debug("{} is not reachable by the postgres user; PGDATA goes to {}", options_.dir.string(), target.string());
     std::error_code ec;

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "common/hash.h"
+
 namespace pgk::pipeline {
 
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
@@ -20,14 +22,7 @@ std::string Sha256::FinishHex() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx_, digest, &len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  return out;
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), len));
 }
 
 Status ChecksumMismatch(const std::string& name) {

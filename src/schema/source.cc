@@ -1,11 +1,11 @@
 #include "schema/source.h"
 
-#include <openssl/rand.h>
 
 #include <filesystem>
 #include <memory>
 
 #include "common/fs.h"
+#include "common/hash.h"
 #include "common/interrupt.h"
 #include "common/log.h"
 #include "migrate/runner.h"
@@ -21,17 +21,6 @@ namespace pgk::schema {
 
 namespace {
 
-std::string RandomSuffix() {
-  unsigned char b[6];
-  RAND_bytes(b, sizeof b);
-  static const char* kHex = "0123456789abcdef";
-  std::string s;
-  for (unsigned char c : b) {
-    s += kHex[c >> 4];
-    s += kHex[c & 15];
-  }
-  return s;
-}
 
 // A temporary database that is dropped when this object goes away, or on Ctrl-C.
 class ShadowDatabase {
@@ -39,7 +28,7 @@ class ShadowDatabase {
   static Result<std::unique_ptr<ShadowDatabase>> Create(const std::string& server_conninfo) {
     std::unique_ptr<ShadowDatabase> s(new ShadowDatabase);
     s->admin_conninfo_ = server_conninfo;
-    s->name_ = "pgkeeper_shadow_" + RandomSuffix();
+    s->name_ = "pgkeeper_shadow_" + RandomHex(6);
     PGK_ASSIGN_OR_RETURN(pg::Connection admin, pg::Connection::Connect(server_conninfo));
     Status created = admin.Exec("CREATE DATABASE " + pg::QuoteIdent(s->name_) + " TEMPLATE template0");
     if (!created.ok()) {

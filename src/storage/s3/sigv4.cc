@@ -39,16 +39,6 @@ bool Unreserved(unsigned char c) { return std::isalnum(c) || c == '-' || c == '.
 
 }  // namespace
 
-std::string HexEncode(std::string_view bytes) {
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char b : bytes) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
-}
 
 std::string HmacSha256(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];

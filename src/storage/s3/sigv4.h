@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/hash.h"
+
 namespace pgk::storage::s3 {
 
 struct Credentials {
@@ -54,7 +56,7 @@ std::string AmzDate(std::time_t t);
 
 // Lowercase hex HMAC-SHA256 / raw digest helpers (OpenSSL).
 std::string HmacSha256(std::string_view key, std::string_view data);
-std::string HexEncode(std::string_view bytes);
+using ::pgk::HexEncode;  // common/hash.h
 // Base64 of the MD5 of `data`: the Content-MD5 header S3 requires on DeleteObjects.
 std::string Md5Base64(std::string_view data);
 
