@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs s3rver (an S3-compatible server in Node.js) for the S3 storage integration test
-# and prints the path of its CLI. Idempotent: installs only when missing. The test starts
-# the server itself; it finds the CLI at build/s3rver or through $PGKEEPER_S3RVER. To run
+# Installs s3rver (an S3-compatible server in Node.js) for the S3 integration tests and
+# prints the path of its CLI. Idempotent: installs only when missing. The tests start the
+# server themselves (tests/harness/s3.h); they find the CLI at build/s3rver or through
+# $PGKEEPER_S3RVER. To run
 # it by hand (the flag is needed with OpenSSL 3 for paginated listings):
 #   node --openssl-legacy-provider "$(scripts/s3-test-server.sh)" --directory /tmp/s3 \
 #        --address 127.0.0.1 --port 4568 --configure-bucket test-bucket   # keys S3RVER/S3RVER

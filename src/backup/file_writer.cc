@@ -10,6 +10,7 @@ Status WriteBackupFile(repo::Repository& repository, const FileSpec& spec,
   po.name = path;
   po.compression = spec.compression;
   po.compression_level = spec.compression_level;
+  po.compression_threads = spec.compression_threads;
   po.key = spec.data_key;
   pipeline::FileStats stats;
   PGK_ASSIGN_OR_RETURN(auto sink, pipeline::BuildWritePipeline(*writer, po, &stats));

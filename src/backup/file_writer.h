@@ -18,6 +18,7 @@ struct FileSpec {
   std::string table;
   pipeline::Compression compression = pipeline::Compression::kZstd;
   int compression_level = 0;
+  int compression_threads = 0;  // zstd worker threads for this file (0: compress in the calling thread)
   const pipeline::Key* data_key = nullptr;
 };
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "backup/dump.h"
@@ -13,6 +14,8 @@
 #include "common/version.h"
 #include "pg/connection.h"
 #include "pg/quote.h"
+#include "schema/introspect.h"
+#include "schema/json.h"
 
 namespace pgk::backup {
 
@@ -23,7 +26,56 @@ struct TableJob {
   std::string plain;      // schema.name unquoted, for -t matching
   int64_t bytes = 0;
   size_t index = 0;
+  int64_t blocks = 0;
+  // A part of a large table: blocks [first_block, end_block), end_block -1 = to the end.
+  int part = 0;  // 0: the whole table in one file
+  int64_t first_block = 0;
+  int64_t end_block = -1;
+  // The columns COPY writes, by name (generated columns excluded, as COPY does): the
+  // restored table may order them differently, so the manifest records them.
+  std::vector<std::string> columns;
 };
+
+// One big table would otherwise be one COPY on one connection while the other workers
+// idle (pgbench_accounts is 99% of pgbench's data). Tables larger than two parts are cut
+// into block ranges read with TID range scans, each its own COPY and file; every part
+// reads the same exported snapshot, so together they hold exactly the table's rows. The
+// last part is open-ended: rows the snapshot sees cannot live past the blocks that
+// existed when it was taken, but a range without an end needs no such argument.
+inline constexpr int kMaxParts = 64;
+
+std::vector<TableJob> SplitLargeTables(const std::vector<TableJob>& tables, int jobs, int64_t part_bytes) {
+  std::vector<TableJob> out;
+  for (const auto& t : tables) {
+    int parts = jobs > 1 && part_bytes > 0 && t.blocks > 1 && t.bytes > 2 * part_bytes
+                    ? static_cast<int>(std::min<int64_t>({kMaxParts, t.blocks, (t.bytes + part_bytes - 1) / part_bytes}))
+                    : 1;
+    if (parts == 1) {
+      out.push_back(t);
+      continue;
+    }
+    int64_t per = (t.blocks + parts - 1) / parts;
+    for (int p = 0; p < parts; ++p) {
+      TableJob part = t;
+      part.part = p + 1;
+      part.first_block = per * p;
+      part.end_block = p + 1 == parts ? -1 : per * (p + 1);
+      part.bytes = t.bytes / parts;
+      out.push_back(part);
+    }
+  }
+  return out;
+}
+
+std::string CopyQuery(const TableJob& t) {
+  std::string columns;
+  for (const auto& c : t.columns) columns += (columns.empty() ? "" : ", ") + pg::QuoteIdent(c);
+  if (t.part == 0) return "COPY " + t.qualified + (columns.empty() ? "" : " (" + columns + ")") + " TO STDOUT";
+  std::string where = "ctid >= '(" + std::to_string(t.first_block) + ",0)'::tid";
+  if (t.end_block >= 0) where += " AND ctid < '(" + std::to_string(t.end_block) + ",0)'::tid";
+  return "COPY (SELECT " + (columns.empty() ? std::string("*") : columns) + " FROM ONLY " + t.qualified + " WHERE " +
+         where + ") TO STDOUT";
+}
 
 bool Matches(const std::vector<std::string>& patterns, const TableJob& t) {
   for (const auto& p : patterns) {
@@ -37,13 +89,22 @@ bool Matches(const std::vector<std::string>& patterns, const TableJob& t) {
 Result<std::vector<TableJob>> ListTables(pg::Connection& conn, const LogicalOptions& o) {
   // Leaf tables only: a partitioned parent has no rows of its own, and COPY refuses it.
   PGK_ASSIGN_OR_RETURN(auto res, conn.Query(std::string("SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), "
-                                                        "n.nspname || '.' || c.relname, pg_relation_size(c.oid), "
-                                                        "c.relpersistence = 'u' FROM pg_class c JOIN pg_namespace n "
+                                                        "n.nspname || '.' || c.relname, pg_table_size(c.oid), "
+                                                        "c.relpersistence = 'u', pg_relation_size(c.oid) / "
+                                                        "current_setting('block_size')::bigint, "
+                                                        "(SELECT coalesce(json_agg(a.attname ORDER BY a.attnum), '[]') FROM "
+                                                        "pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT "
+                                                        "a.attisdropped AND a.attgenerated = '') FROM pg_class c JOIN pg_namespace n "
                                                         "ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND") +
                                             kUserRelations + "ORDER BY 1"));
   std::vector<TableJob> out;
   for (int i = 0; i < res.rows(); ++i) {
-    TableJob t{res.GetString(i, 0), res.GetString(i, 1), res.GetInt(i, 2), 0};
+    TableJob t{res.GetString(i, 0), res.GetString(i, 1), res.GetInt(i, 2), 0, res.GetInt(i, 4)};
+    try {
+      t.columns = nlohmann::json::parse(res.GetString(i, 5)).get<std::vector<std::string>>();
+    } catch (const std::exception& e) {
+      return Status::Internal("cannot read the columns of " + t.qualified + ": " + e.what());
+    }
     if (res.GetBool(i, 3) && !o.include_unlogged) continue;
     if (!o.tables.empty() && !Matches(o.tables, t)) continue;
     if (Matches(o.exclude_tables, t)) continue;
@@ -73,8 +134,9 @@ std::optional<uint64_t> MigrationVersion(pg::Connection& conn) {
 Status CopyWorker(const std::string& conninfo, const std::string& snapshot, repo::Repository& repository,
                   const FileSpec& base, std::vector<TableJob>& jobs, std::atomic<size_t>& next, std::mutex& mu,
                   std::vector<repo::ManifestFile>& files, const std::atomic<bool>& failed,
-                  const std::function<void(const std::string&)>& progress) {
-  PGK_ASSIGN_OR_RETURN(pg::Connection conn, pg::Connection::Connect(conninfo, {.application_name = "pgkeeper-backup"}));
+                  const std::function<void(const std::string&)>& progress,
+                  const std::function<void(int64_t)>& on_bytes) {
+  PGK_ASSIGN_OR_RETURN(pg::Connection conn, pg::Connection::Connect(conninfo, {.application_name = "pgkeeper-backup", .portable_output = true}));
   PGK_RETURN_IF_ERROR(conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
   PGK_RETURN_IF_ERROR(conn.Exec("SET TRANSACTION SNAPSHOT " + pg::QuoteLiteral(snapshot)));
   for (;;) {
@@ -82,8 +144,12 @@ Status CopyWorker(const std::string& conninfo, const std::string& snapshot, repo
     size_t i = next++;
     if (i >= jobs.size()) break;
     const TableJob& t = jobs[i];
-    char name[32];
-    std::snprintf(name, sizeof name, "data/%04zu.copy", t.index);
+    char name[48];
+    if (t.part == 0) {
+      std::snprintf(name, sizeof name, "data/%04zu.copy", t.index);
+    } else {
+      std::snprintf(name, sizeof name, "data/%04zu.%03d.copy", t.index, t.part);
+    }
     FileSpec spec = base;
     spec.name = name;
     spec.kind = "table-data";
@@ -94,14 +160,17 @@ Status CopyWorker(const std::string& conninfo, const std::string& snapshot, repo
         repository, spec,
         [&](pipeline::Sink& sink) {
           // Text COPY escapes newlines inside values: one line is one row.
-          return conn.CopyOut("COPY " + t.qualified + " TO STDOUT", [&](std::string_view chunk) {
+          return conn.CopyOut(CopyQuery(t), [&](std::string_view chunk) {
             rows += std::count(chunk.begin(), chunk.end(), '\n');
+            if (on_bytes) on_bytes(static_cast<int64_t>(chunk.size()));
             return sink.Write(chunk);
           });
         },
         &entry));
     entry.rows = rows;
-    progress("table " + t.qualified + ": " + std::to_string(rows) + " rows");
+    entry.columns = t.columns;
+    progress("table " + t.qualified + (t.part ? " part " + std::to_string(t.part) : "") + ": " + std::to_string(rows) +
+             " rows");
     std::lock_guard<std::mutex> lock(mu);
     files.push_back(std::move(entry));
   }
@@ -118,15 +187,15 @@ Result<LogicalResult> RunLogicalBackup(repo::Repository& repository, const Logic
   if (o.jobs < 1 || o.jobs > 64) return Status::InvalidArgument("--jobs must be between 1 and 64");
   auto started = std::chrono::steady_clock::now();
   int64_t start_s = std::time(nullptr);
-  PGK_ASSIGN_OR_RETURN(pg::Connection coord, pg::Connection::Connect(o.conninfo, {.application_name = "pgkeeper-backup"}));
+  PGK_ASSIGN_OR_RETURN(pg::Connection coord, pg::Connection::Connect(o.conninfo, {.application_name = "pgkeeper-backup", .portable_output = true}));
   PGK_RETURN_IF_ERROR(coord.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
   PGK_ASSIGN_OR_RETURN(std::string snapshot, coord.QueryValue("SELECT pg_export_snapshot()"));
 
   repo::Manifest m;
   m.type = "logical";
-  m.id = repo::BackupId(start_s, m.type);
+  m.id = !o.member_id.empty() ? o.member_id : repo::BackupId(start_s, m.type);
   // Two backups in the same second: make the id unique rather than overwrite.
-  for (int n = 2;; ++n) {
+  for (int n = 2; o.member_id.empty(); ++n) {
     PGK_ASSIGN_OR_RETURN(bool taken, repository.storage().Exists(repo::ManifestPath(m.id)));
     if (!taken) break;
     m.id = repo::BackupId(start_s, m.type) + std::to_string(n);
@@ -145,7 +214,12 @@ Result<LogicalResult> RunLogicalBackup(repo::Repository& repository, const Logic
   for (const auto& t : o.exclude_tables) m.options.push_back("exclude-table=" + t);
 
   std::optional<pipeline::Key> data_key;
-  if (const pipeline::Key* rk = repository.repo_key()) {
+  if (!o.member_id.empty()) {
+    if (o.member_key) {
+      data_key = *o.member_key;
+      m.cipher = "aes-256-gcm";
+    }
+  } else if (const pipeline::Key* rk = repository.repo_key()) {
     data_key = pipeline::RandomKey();
     m.wrapped_data_key = pipeline::WrapKey(*rk, *data_key);
     m.cipher = "aes-256-gcm";
@@ -153,9 +227,15 @@ Result<LogicalResult> RunLogicalBackup(repo::Repository& repository, const Logic
   FileSpec base{.backup_id = m.id, .compression = o.compression, .compression_level = o.compression_level,
                 .data_key = data_key ? &*data_key : nullptr};
   std::vector<std::string> table_args;
-  PGK_ASSIGN_OR_RETURN(auto tables, ListTables(coord, o));
+  PGK_ASSIGN_OR_RETURN(auto listed, ListTables(coord, o));
   if (!o.tables.empty())
-    for (const auto& t : tables) table_args.push_back(t.qualified);
+    for (const auto& t : listed) table_args.push_back(t.qualified);
+  std::vector<TableJob> tables = SplitLargeTables(listed, o.jobs, o.part_bytes);
+  if (o.on_total_bytes && !o.schema_only) {
+    int64_t total = 0;
+    for (const auto& t : listed) total += t.bytes;
+    o.on_total_bytes(total);
+  }
 
   auto cleanup_on_error = [&](const Status& s) -> Status {
     // Best effort: a backup without manifest is invisible anyway, and expire removes it.
@@ -179,6 +259,21 @@ Result<LogicalResult> RunLogicalBackup(repo::Repository& repository, const Logic
     });
     if (!s.ok()) return cleanup_on_error(s);
     progress("schema (pre-data) written");
+    // The schema as pgkeeper models it, from the same snapshot: drills and restore tests
+    // compare a restored database with the schema it was backed up with, whatever
+    // migrations the live database has run since. Only for whole-schema backups.
+    if (o.tables.empty()) {
+      s = add_file("schema/snapshot.json", "schema-snapshot", [&](pipeline::Sink& sink) -> Status {
+        PGK_ASSIGN_OR_RETURN(pg::Connection conn,
+                             pg::Connection::Connect(o.conninfo, {.application_name = "pgkeeper-backup", .portable_output = true}));
+        PGK_RETURN_IF_ERROR(conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+        PGK_RETURN_IF_ERROR(conn.Exec("SET TRANSACTION SNAPSHOT " + pg::QuoteLiteral(snapshot)));
+        PGK_ASSIGN_OR_RETURN(schema::Snapshot model, schema::IntrospectInTransaction(conn));
+        PGK_RETURN_IF_ERROR(conn.Exec("COMMIT"));
+        return sink.Write(schema::SerializeSnapshot(model));
+      });
+      if (!s.ok()) return cleanup_on_error(s);
+    }
   }
   if (!o.schema_only) {
     std::atomic<size_t> next{0};
@@ -189,7 +284,8 @@ Result<LogicalResult> RunLogicalBackup(repo::Repository& repository, const Logic
     std::vector<std::thread> threads;
     for (size_t w = 0; w < results.size(); ++w) {
       threads.emplace_back([&, w] {
-        results[w] = CopyWorker(o.conninfo, snapshot, repository, base, tables, next, mu, files, failed, progress);
+        results[w] =
+            CopyWorker(o.conninfo, snapshot, repository, base, tables, next, mu, files, failed, progress, o.on_bytes);
         if (!results[w].ok()) failed = true;
       });
     }
@@ -198,7 +294,7 @@ Result<LogicalResult> RunLogicalBackup(repo::Repository& repository, const Logic
       if (!r.ok()) return cleanup_on_error(r);
     std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
     for (auto& f : files) {
-      m.row_counts[f.table] = f.rows;
+      m.row_counts[f.table] += f.rows;
       m.files.push_back(std::move(f));
     }
     int sequences = 0;
@@ -232,6 +328,10 @@ Result<LogicalResult> RunLogicalBackup(repo::Repository& repository, const Logic
   m.stop_time = repo::Iso8601(stop_s);
   m.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   LogicalResult result;
+  if (!o.member_id.empty()) {  // the cluster backup writes the one manifest
+    result.manifest = std::move(m);
+    return result;
+  }
   // The sanity check of the seed scripts: a backup much smaller than the previous one of
   // the same database and kind usually means lost data, not a good day.
   auto previous = repository.ListBackups();

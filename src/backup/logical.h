@@ -26,8 +26,20 @@ struct LogicalOptions {
   bool schema_only = false;
   bool data_only = false;
   bool include_unlogged = false;
+  // Tables larger than two parts are read in parts of this many bytes (on disk), each on
+  // its own connection (see logical.cc); 0 never splits.
+  int64_t part_bytes = int64_t{128} << 20;
   std::vector<std::string> tables;          // -t: only these (qualified or plain names)
   std::vector<std::string> exclude_tables;  // --exclude-table
+  // A database of a cluster backup (backup/globals.h): its files go under this id
+  // ("<cluster id>/db/<n>"), encrypted with the cluster's data key (null: unencrypted),
+  // and the manifest is returned, not written.
+  std::string member_id;
+  const pipeline::Key* member_key = nullptr;
+  // Progress in bytes of table data read (before compression), for a progress bar: the
+  // estimate of the total (the tables' size on disk) once, then every chunk as it passes.
+  std::function<void(int64_t)> on_total_bytes;
+  std::function<void(int64_t)> on_bytes;
 };
 
 struct LogicalResult {

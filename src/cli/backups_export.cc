@@ -16,6 +16,7 @@
 #include "common/fs.h"
 #include "common/version.h"
 #include "pg/quote.h"
+#include "restore/load.h"
 #include "restore/script.h"
 
 namespace pgk::cli {
@@ -215,13 +216,26 @@ Status Section(ScriptWriter& out, const std::string& title) {
 
 Result<ExportResult> ExportBackup(repo::Repository& repo, const repo::Manifest& m, const pipeline::Key* data_key,
                                   const std::string& dir) {
-  if (m.type != "logical")
+  if (m.type != "logical" && m.type != "globals")
     return Status::Refused("backup " + m.id + " is a " + m.type + " backup",
-                           "only logical backups (one database) export as a SQL script");
+                           "logical backups (one database) and globals backups export as a SQL script; restore a "
+                           "cluster backup with `pgkeeper restore " + m.id + "`");
   PGK_RETURN_IF_ERROR(fs::MakeDirs(dir, 0700));
   ExportResult result;
   result.path = (std::filesystem::path(dir) / (m.id + ".sql")).string();
   PGK_ASSIGN_OR_RETURN(auto out, ScriptWriter::Create(result.path));
+  if (m.type == "globals") {
+    // pg_dumpall's script as it is: psql applies it (CREATE ROLE fails for roles that exist,
+    // which psql reports and passes over unless ON_ERROR_STOP is set).
+    PGK_RETURN_IF_ERROR(out->Write("--\n-- pgkeeper export of globals backup " + CommentSafe(m.id) + ", taken " +
+                                   CommentSafe(m.start_time) + " from PostgreSQL " + CommentSafe(m.server_version) +
+                                   "\n-- roles and tablespaces, without passwords; apply with psql -X -f " +
+                                   CommentSafe(m.id) + ".sql postgres\n--\n"));
+    for (const auto* f : FilesOfKind(m, "globals")) PGK_RETURN_IF_ERROR(CopyFile(repo, m, *f, data_key, *out));
+    result.bytes = out->bytes();
+    PGK_RETURN_IF_ERROR(out->Commit());
+    return result;
+  }
 
   PGK_RETURN_IF_ERROR(out->Write("--\n-- pgkeeper export of backup " + CommentSafe(m.id) + "\n-- database " +
                                  CommentSafe(m.database) + ", taken " + CommentSafe(m.start_time) +
@@ -260,7 +274,7 @@ Result<ExportResult> ExportBackup(repo::Repository& repo, const repo::Manifest& 
       PGK_ASSIGN_OR_RETURN(auto parts, restore::SplitQualifiedName(f->table));
       std::string table = pg::QuoteQualified(parts.first, parts.second);
       PGK_RETURN_IF_ERROR(out->Write("\n--\n-- Data for " + CommentSafe(f->table) + " (" + CommentSafe(f->name) +
-                                     ")\n--\n\nCOPY " + table + " FROM stdin;\n"));
+                                     ")\n--\n\nCOPY " + table + restore::CopyColumnList(*f) + " FROM stdin;\n"));
       PGK_RETURN_IF_ERROR(CopyFile(repo, m, *f, data_key, *out));
       PGK_RETURN_IF_ERROR(out->Write("\\.\n"));
       ++result.tables;

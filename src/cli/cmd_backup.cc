@@ -5,7 +5,10 @@
 #include <memory>
 
 #include "backup/logical.h"
+#include "cli/backup_globals.h"
+#include "cli/backup_physical.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "repo/repository.h"
 #include "common/log.h"
 
@@ -25,6 +28,9 @@ struct BackupArgs {
   bool include_unlogged = false;
   std::vector<std::string> tables;
   std::vector<std::string> exclude;
+  std::string type = "logical";
+  std::vector<std::string> exclude_databases;
+  PhysicalBackupArgs physical;
 };
 
 }  // namespace
@@ -38,7 +44,13 @@ Result<std::unique_ptr<repo::Repository>> OpenRepository(const Context& ctx, con
                                    "pass --repo PATH|file:///PATH|s3://bucket/prefix or set repository.url in pgkeeper.toml");
   }
   std::string key_file = !key_file_flag.empty() ? key_file_flag : ctx.config.GetString("repository.key_file").value_or("");
-  return repo::Repository::Open({.url = url, .key_file = key_file, .create = create});
+  // Shared: these commands (backup, expire, drill, migrate's backup) may run side by side,
+  // but never during a `repo rekey`, which holds the lock exclusively.
+  return repo::Repository::Open({.url = url,
+                                 .key_file = key_file,
+                                 .create = create,
+                                 .lock = repo::LockMode::kShared,
+                                 .lock_purpose = create ? "backup" : "expire/drill"});
 }
 
 void SetupBackup(CLI::App* cmd, Handler* handler) {
@@ -56,6 +68,12 @@ void SetupBackup(CLI::App* cmd, Handler* handler) {
   cmd->add_flag("--include-unlogged", a->include_unlogged, "Also back up the data of unlogged tables");
   cmd->add_option("-t,--table", a->tables, "Only these tables (schema.table or table; repeatable)");
   cmd->add_option("--exclude-table", a->exclude, "Leave these tables' data out (repeatable)");
+  cmd->add_option("--type", a->type,
+                  "logical (one database, default), globals (roles and tablespaces, no passwords), cluster "
+                  "(globals and every database) or physical (the data directory, for point-in-time recovery)")
+      ->check(CLI::IsMember({"logical", "globals", "cluster", "physical"}));
+  AddPhysicalBackupOptions(cmd, &a->physical);
+  cmd->add_option("--exclude-database", a->exclude_databases, "--type cluster: leave this database out (repeatable)");
   cmd->footer("The backup exists once its manifest is written, last; an interrupted backup leaves nothing "
               "that restore or list would use, and `expire` removes its debris.");
   *handler = [a](Context& ctx) -> int {
@@ -77,19 +95,30 @@ void SetupBackup(CLI::App* cmd, Handler* handler) {
     o.schema_only = a->schema_only;
     o.data_only = a->data_only;
     o.include_unlogged = a->include_unlogged;
+    o.part_bytes = ctx.config.GetInt("backup.table_part_mb").value_or(128) << 20;
     o.tables = a->tables;
     o.exclude_tables = a->exclude;
-    bool tty = isatty(STDERR_FILENO) != 0 && !ctx.out.json();
-    auto progress = [&](const std::string& event) {
-      if (tty) {
-        std::fprintf(stderr, "\r\033[K  %s", event.c_str());
-        std::fflush(stderr);
-      } else {
-        log::Debug("{}", event);
-      }
-    };
+    ProgressBar bar(isatty(STDERR_FILENO) != 0 && !ctx.out.json() && log::CurrentVerbosity() != log::Verbosity::kQuiet,
+                    "backup");
+    auto progress = [&](const std::string& event) { bar.Event(event); };
+    o.on_total_bytes = [&](int64_t total) { bar.SetTotal(total); };
+    o.on_bytes = [&](int64_t n) { bar.Add(n); };
+    if (a->type == "physical") {
+      int rc = RunPhysicalBackupCommand(ctx, **repository, o, a->physical, progress);
+      bar.Finish();
+      return rc;
+    }
+    if (a->physical.Any()) {
+      return ctx.Fail(Status::InvalidArgument("--mode, --pgdata, --archive-timeout and --spread-checkpoint apply to "
+                                              "--type physical"));
+    }
+    if (a->type != "logical" || !a->exclude_databases.empty()) {
+      auto r = RunGlobalsOrClusterBackup(**repository, a->type, o, a->exclude_databases, progress);
+      bar.Finish();
+      return PrintGlobalsOrClusterBackup(ctx, (*repository)->Url(), r);
+    }
     auto result = backup::RunLogicalBackup(**repository, o, progress);
-    if (tty) std::fprintf(stderr, "\r\033[K");
+    bar.Finish();
     if (!result.ok()) return ctx.Fail(result.status());
     const auto& m = result->manifest;
     int64_t rows = 0;

@@ -27,8 +27,23 @@ std::string Ratio(const repo::Manifest& m) {
   return buf;
 }
 
+// The database column: a cluster backup holds several, a globals backup none.
+std::string DatabaseOf(const repo::Manifest& m) {
+  if (m.type == "cluster") return std::to_string(m.databases.size()) + " databases";
+  if (m.physical) return "all (" + m.physical->mode + ")";
+  return m.database.empty() ? "-" : m.database;
+}
+
 std::string Migration(const repo::Manifest& m) {
   return m.migration_version ? std::to_string(*m.migration_version) : "-";
+}
+
+// What is encrypted and by which key, so that it shows without the key.
+std::string Encryption(const repo::Manifest& m) {
+  if (m.wrapped_data_key.empty()) return m.cipher;
+  std::string s = m.cipher + ", data key wrapped by key " + (m.key_id.empty() ? "(no id)" : m.key_id);
+  if (!m.rekey_key_id.empty()) s += " and " + m.rekey_key_id + " (unfinished rekey)";
+  return s;
 }
 
 nlohmann::json SummaryJson(const repo::Manifest& m) {
@@ -44,6 +59,7 @@ nlohmann::json SummaryJson(const repo::Manifest& m) {
           {"migration_version", m.migration_version ? nlohmann::json(*m.migration_version) : nlohmann::json(nullptr)},
           {"files", m.files.size()},
           {"cipher", m.cipher},
+          {"key_id", m.key_id},
           {"compression", m.compression},
           {"options", m.options}};
 }
@@ -61,10 +77,13 @@ int RunList(Context& ctx, repo::Repository& repo) {
     out.Json({{"repository", repo.Url()}, {"backups", list}, {"unfinished", *unfinished}, {"damaged", problems}});
   } else {
     out.Line("backups in " + repo.Url());
+    if (repo.config().encrypted) {
+      out.Line(out.Dim("encrypted (key " + repo.config().key.id + "): every file's data is; the manifests listed here are not"));
+    }
     out.Line();
     std::vector<std::vector<std::string>> rows;
     for (const auto& m : *backups) {
-      rows.push_back({m.id, m.type, m.database, m.tag.empty() ? "-" : m.tag, m.start_time, FormatDuration(m.duration_s),
+      rows.push_back({m.id, m.type, DatabaseOf(m), m.tag.empty() ? "-" : m.tag, m.start_time, FormatDuration(m.duration_s),
                       FormatBytes(static_cast<int64_t>(m.original_bytes())),
                       FormatBytes(static_cast<int64_t>(m.stored_bytes())), Ratio(m), Migration(m),
                       std::to_string(m.files.size())});
@@ -116,7 +135,7 @@ int RunShow(Context& ctx, repo::Repository& repo, const std::string& id) {
   };
   out.Line(out.Bold("backup " + m->id));
   field("type", m->type);
-  field("database", m->database);
+  field("database", DatabaseOf(*m));
   field("tag", m->tag.empty() ? "-" : m->tag);
   field("server version", m->server_version);
   field("pgkeeper version", m->pgkeeper_version);
@@ -125,12 +144,17 @@ int RunShow(Context& ctx, repo::Repository& repo, const std::string& id) {
   field("took", FormatDuration(m->duration_s));
   field("migration version", Migration(*m));
   field("compression", m->compression + (m->compression_level ? " level " + std::to_string(m->compression_level) : ""));
-  field("encryption", m->cipher);
+  field("encryption", Encryption(*m));
   std::string options;
   for (const auto& o : m->options) options += (options.empty() ? "" : ", ") + o;
   field("options", options.empty() ? "-" : options);
   field("size", FormatBytes(static_cast<int64_t>(m->original_bytes())) + ", stored " +
                     FormatBytes(static_cast<int64_t>(m->stored_bytes())) + " (" + Ratio(*m) + ")");
+  if (const auto& p = m->physical) {
+    field("mode", p->mode + (p->reference.empty() ? "" : ", compared with " + p->reference));
+    field("cluster", p->system_identifier + ", timeline " + std::to_string(p->timeline) + ", " + p->pgdata);
+    field("WAL", p->start_lsn + " .. " + p->stop_lsn + " (" + p->start_wal + " .. " + p->stop_wal + ")");
+  }
   out.Line();
   out.Line(out.Bold("files"));
   std::vector<std::vector<std::string>> rows;
@@ -142,6 +166,18 @@ int RunShow(Context& ctx, repo::Repository& repo, const std::string& id) {
   out.Print(RenderTable(
       {{"name"}, {"kind"}, {"table"}, {"rows", true}, {"size", true}, {"stored", true}, {"compression"}, {"cipher"}},
       rows));
+  if (!m->databases.empty()) {
+    out.Line();
+    out.Line(out.Bold("databases"));
+    rows.clear();
+    for (const auto& d : m->databases) {
+      int64_t n = 0;
+      for (const auto& [table, count] : d.row_counts) n += count;
+      rows.push_back({d.name, d.dir, std::to_string(d.row_counts.size()), FormatCount(n),
+                      d.migration_version ? std::to_string(*d.migration_version) : "-"});
+    }
+    out.Print(RenderTable({{"database"}, {"files under"}, {"tables", true}, {"rows", true}, {"migration", true}}, rows));
+  }
   if (!m->row_counts.empty()) {
     out.Line();
     out.Line(out.Bold("row counts"));
@@ -170,7 +206,11 @@ int RunExport(Context& ctx, repo::Repository& repo, const std::string& id, const
   }
   out.Line("exported " + m->id + " to " + r->path + " (" + FormatBytes(static_cast<int64_t>(r->bytes)) + ", " +
            std::to_string(r->tables) + " tables, " + std::to_string(r->large_objects) + " large objects)");
-  out.Line("apply it to a new database: psql -v ON_ERROR_STOP=1 -X -f " + r->path + " NEWDB");
+  if (m->type == "globals") {
+    out.Line("apply it to a server: psql -X -f " + r->path + " postgres (or `pgkeeper restore " + m->id + "`)");
+  } else {
+    out.Line("apply it to a new database: psql -v ON_ERROR_STOP=1 -X -f " + r->path + " NEWDB");
+  }
   return 0;
 }
 
@@ -189,9 +229,10 @@ void SetupBackups(CLI::App* cmd, Handler* handler) {
   exp->add_option("ID", a->id, "Backup id, or latest")->required();
   exp->add_option("DIR", a->dir, "Directory for the script (created 0700)")->required();
   *handler = [cmd, a](Context& ctx) -> int {
-    auto repo = restore::OpenRepositoryForReading(a->repo, a->key_file, ctx.config);
-    if (!repo.ok()) return ctx.Fail(repo.status());
     std::string name = cmd->get_subcommands().front()->get_name();
+    // Manifests are metadata: listing them needs no key; export reads data and does.
+    auto repo = restore::OpenRepositoryForReading(a->repo, a->key_file, ctx.config, name != "export");
+    if (!repo.ok()) return ctx.Fail(repo.status());
     if (name == "show") return RunShow(ctx, **repo, a->id);
     if (name == "export") return RunExport(ctx, **repo, a->id, a->dir);
     return RunList(ctx, **repo);

@@ -6,9 +6,10 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/scratch_server.h"
 #include "drill/drill.h"
-#include "pg/local_cluster.h"
 #include "repo/repository.h"
+#include "restore/globals.h"
 
 namespace pgk::cli {
 
@@ -39,14 +40,14 @@ void PrintReport(const Output& out, const drill::DrillReport& r) {
     out.Print(RenderTable({{"table"}, {"expected", true}, {"restored", true}}, rows));
   }
   if (!r.schema_differences.empty()) {
-    out.Line(out.Red("the restored schema differs from the live database's:"));
+    out.Line(out.Red("the restored schema differs from " + r.schema_compared_with + ":"));
     for (const auto& d : r.schema_differences) out.Line("  " + d);
   }
   out.Line("restored " + r.backup_id + " (" + r.target + ") in " + FormatDuration(r.seconds) + ": " +
            std::to_string(r.tables) + " tables, " + FormatCount(r.rows) + " rows, " +
            (r.mismatches.empty() ? "all counts match" : std::to_string(r.mismatches.size()) + " counts differ"));
   if (r.schema_compared) {
-    out.Line(r.schema_differences.empty() ? "schema matches the live database"
+    out.Line(r.schema_differences.empty() ? "schema matches " + r.schema_compared_with
                                           : std::to_string(r.schema_differences.size()) + " schema differences");
   } else {
     out.Line(out.Yellow(r.schema_note));
@@ -59,38 +60,25 @@ void PrintReport(const Output& out, const drill::DrillReport& r) {
 int Run(Context& ctx, const DrillArgs& a) {
   auto repository = OpenRepository(ctx, a.repo, a.key_file, false);
   if (!repository.ok()) return ctx.Fail(repository.status());
-  auto manifest = (*repository)->LoadBackup(a.id);
+  auto manifest = (*repository)->LoadBackup(a.id, "logical");  // latest: the newest logical backup
   if (!manifest.ok()) return ctx.Fail(manifest.status());
+  // Before any scratch server starts: a drill restores one database.
+  if (Status logical = restore::RefuseUnlessLogical(*manifest); !logical.ok()) return ctx.Fail(logical);
 
   drill::DrillOptions o;
   o.target = a.target;
   o.keep = a.keep;
   o.jobs = a.jobs > 0 ? a.jobs : static_cast<int>(ctx.config.GetInt("backup.jobs").value_or(2));
-  auto live = ctx.Target();
-  if (a.target == "server") {
-    if (!live.ok()) return ctx.Fail(live.status());
-    o.server_conninfo = live->conninfo;
-  }
   // The live database is optional for a local drill: without it the schema is not compared.
+  auto live = ctx.Target();
   if (live.ok()) o.live_conninfo = live->conninfo;
-
-  std::unique_ptr<pg::LocalCluster> cluster;
-  if (a.target == "local") {
-    auto c = pg::LocalCluster::Open({.dir = ctx.LocalDir(a.dir)});
-    if (!c.ok()) return ctx.Fail(c.status());
-    cluster = std::move(*c);
-    Status s = cluster->Init();
-    if (s.ok()) s = cluster->Start();
-    if (!s.ok()) return ctx.Fail(s);
-    o.server_conninfo = cluster->ConnInfo("postgres");
-  }
+  auto scratch = ScratchServer::Start(ctx, a.target, a.dir);
+  if (!scratch.ok()) return ctx.Fail(scratch.status());
+  o.server_conninfo = (*scratch)->conninfo();
 
   auto report = drill::RunDrill(**repository, *manifest, o);
-  // A cluster we started goes down again; one that was already running stays up.
-  if (cluster && !cluster->already_running()) {
-    Status stopped = cluster->Stop();
-    if (!stopped.ok() && report.ok()) return ctx.Fail(stopped);
-  }
+  Status stopped = (*scratch)->Stop();
+  if (!stopped.ok() && report.ok()) return ctx.Fail(stopped);
   if (!report.ok()) return ctx.Fail(report.status());
   Status stored = drill::StoreRecord(**repository, &*report);
   if (!stored.ok()) return ctx.Fail(stored);

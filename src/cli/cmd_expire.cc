@@ -3,8 +3,10 @@
 #include <ctime>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "cli/commands.h"
+#include "cli/wal_maintenance.h"
 #include "repo/repository.h"
 #include "repo/retention.h"
 
@@ -67,8 +69,16 @@ void SetupExpire(CLI::App* cmd, Handler* handler) {
     }
     nlohmann::json decisions = nlohmann::json::array();
     int removed = 0, kept = 0;
+    std::set<std::string> removed_ids;
+    // Physical diff/incr backups refer to files stored in earlier backups.
+    std::map<std::string, std::set<std::string>> references;
+    for (const auto& m : *backups)
+      for (const auto& f : m.files)
+        if (!f.reference.empty()) references[m.id].insert(f.reference);
     for (const auto& [group, items] : groups) {
-      for (const auto& d : repo::ApplyRetention(items, policy, now)) {
+      auto group_decisions = repo::ApplyRetention(items, policy, now);
+      repo::KeepReferenced(&group_decisions, references);
+      for (const auto& d : group_decisions) {
         std::string reasons;
         for (const auto& r : d.reasons) reasons += (reasons.empty() ? "" : "; ") + r;
         decisions.push_back({{"id", d.id}, {"group", group}, {"keep", d.keep}, {"reasons", d.reasons}});
@@ -79,6 +89,7 @@ void SetupExpire(CLI::App* cmd, Handler* handler) {
           continue;
         }
         ++removed;
+        removed_ids.insert(d.id);
         if (!a->dry_run) {
           Status s = (*repository)->RemoveBackup(d.id);
           if (!s.ok()) return ctx.Fail(s);
@@ -104,12 +115,18 @@ void SetupExpire(CLI::App* cmd, Handler* handler) {
       }
     }
     for (const auto& p : problems) ctx.out.Line(ctx.out.Yellow("damaged: ") + p);
+    std::vector<repo::Manifest> retained;
+    for (const auto& m : *backups)
+      if (!removed_ids.count(m.id)) retained.push_back(m);
+    nlohmann::json wal;
+    Status wal_status = ExpireWal(ctx, **repository, retained, problems, a->dry_run, &wal);
+    if (!wal_status.ok()) return ctx.Fail(wal_status);
     std::string summary = std::string(a->dry_run ? "dry run: would remove " : "removed ") + std::to_string(removed) +
                           " backup(s), kept " + std::to_string(kept) + (policy.Empty() ? " (no retention policy set)" : "");
     ctx.out.Line(summary);
     if (ctx.out.json()) {
       ctx.out.Json({{"dry_run", a->dry_run}, {"backups", decisions}, {"unfinished", debris}, {"removed", removed},
-                    {"kept", kept}, {"damaged", problems}});
+                    {"kept", kept}, {"damaged", problems}, {"wal", wal}});
     }
     return 0;
   };

@@ -29,7 +29,13 @@ void SetupRestore(CLI::App* command, Handler* handler);
 void SetupVerify(CLI::App* command, Handler* handler);
 void SetupExpire(CLI::App* command, Handler* handler);
 void SetupDrill(CLI::App* command, Handler* handler);
+void SetupRepo(CLI::App* command, Handler* handler);
 void SetupWorkload(CLI::App* command, Handler* handler);
+void SetupRoles(CLI::App* command, Handler* handler);
+void SetupWalPush(CLI::App* command, Handler* handler);
+void SetupWalFetch(CLI::App* command, Handler* handler);
+void SetupWal(CLI::App* command, Handler* handler);
+void SetupSetupArchiving(CLI::App* command, Handler* handler);
 
 inline const CommandSpec kCommands[] = {
     {"check", "Report on a database's health: connection, settings, size, tables", &SetupCheck},
@@ -43,7 +49,13 @@ inline const CommandSpec kCommands[] = {
     {"verify", "Re-read every file of a backup and check both checksums", &SetupVerify},
     {"expire", "Remove backups the retention policy no longer keeps, and unfinished ones", &SetupExpire},
     {"drill", "Restore the latest backup into a scratch database and prove it matches", &SetupDrill},
+    {"repo", "The repository itself: info (no key needed) and rekey (change the encryption key)", &SetupRepo},
+    {"roles", "Set roles' passwords after restoring a globals or cluster backup", &SetupRoles},
     {"workload", "Seed, run and verify the example application's workload", &SetupWorkload},
+    {"wal-push", "Archive one WAL file into the repository (archive_command = 'pgkeeper wal-push %p ...')", &SetupWalPush},
+    {"wal-fetch", "Restore one WAL file from the repository (restore_command = 'pgkeeper wal-fetch %f %p ...')", &SetupWalFetch},
+    {"wal", "WAL archive status: last archived segment, failures, lag, gaps", &SetupWal},
+    {"setup-archiving", "Check (or --apply) the server settings WAL archiving into the repository needs", &SetupSetupArchiving},
 };
 
 // Parses argv, runs the chosen command, returns the process exit code.

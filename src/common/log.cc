@@ -43,6 +43,8 @@ class MaskingStderrSink : public spdlog::sinks::base_sink<std::mutex> {
       default:
         break;
     }
+    // On a terminal, erase a progress line (cli/progress.h) first; it redraws below.
+    if (color_) std::fputs("\r\033[K", stderr);
     if (color_ && *color) {
       std::fprintf(stderr, "%s%s%s\033[0m\n", color, prefix, text.c_str());
     } else {

@@ -24,7 +24,7 @@ const std::vector<Rule>& Rules() {
     // SQL: ALTER/CREATE ROLE ... PASSWORD 'x'
     r.push_back({std::regex(R"((\bpassword\s+)'(?:[^']|'')*')", icase), "$1'***'"});
     // Environment assignments.
-    r.push_back({std::regex(R"((\b(?:PGPASSWORD|PGKEEPER_ENCRYPTION_KEY|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN)=)\S+)"),
+    r.push_back({std::regex(R"((\b(?:PGPASSWORD|PGKEEPER_(?:NEW_)?ENCRYPTION_(?:KEY|PASSPHRASE)|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN)=)\S+)"),
                  "$1***"});
     return r;
   }();
@@ -38,7 +38,8 @@ std::string MaskSecrets(std::string_view text) {
   // Cheap pre-check: most log lines contain none of the trigger substrings.
   if (out.find("://") == std::string::npos && out.find("assword") == std::string::npos &&
       out.find("ASSWORD") == std::string::npos && out.find("_KEY") == std::string::npos &&
-      out.find("TOKEN") == std::string::npos) {
+      out.find("TOKEN") == std::string::npos &&
+      out.find("PASSPHRASE") == std::string::npos) {
     return out;
   }
   for (const auto& rule : Rules()) out = std::regex_replace(out, rule.pattern, rule.replacement);

@@ -9,6 +9,8 @@
 #include "pg/connection.h"
 #include "pg/conninfo.h"
 #include "pg/quote.h"
+#include "restore/load.h"
+#include "schema/json.h"
 #include "schema/diff.h"
 #include "schema/introspect.h"
 
@@ -30,11 +32,31 @@ Result<std::optional<uint64_t>> LiveMigrationVersion(pg::Connection& conn) {
   return std::optional<uint64_t>(std::stoull(v));
 }
 
-// The live schema is the only schema we can compare with: the manifest holds none. It is
-// only the backup's schema while no migration has run since, so anything else is reported
-// as not compared rather than as differences that are really the newer migrations.
-Status CompareSchema(const repo::Manifest& m, const std::string& live_conninfo, const std::string& scratch_conninfo,
-                     DrillReport* r) {
+void AddDifferences(const schema::Snapshot& expected, const schema::Snapshot& actual, DrillReport* r) {
+  r->schema_compared = true;
+  for (const auto& d : schema::Diff(expected, actual).differences) {
+    if (d.severity == schema::Severity::kError) r->schema_differences.push_back(d.Message());
+  }
+}
+
+// Backups record their schema (schema/snapshot.json, taken in the backup's snapshot): the
+// restored schema must be exactly that. Older backups hold none; then the live schema is
+// the only one to compare with, and it is the backup's schema only while no migration has
+// run since, so anything else is reported as not compared rather than as differences that
+// are really the newer migrations.
+Status CompareSchema(repo::Repository& repo, const repo::Manifest& m, const pipeline::Key* key,
+                     const std::string& live_conninfo, const std::string& scratch_conninfo, DrillReport* r) {
+  for (const auto& f : m.files) {
+    if (f.kind != "schema-snapshot") continue;
+    PGK_ASSIGN_OR_RETURN(std::string text, restore::ReadWholeFile(repo, m, f, key));
+    PGK_ASSIGN_OR_RETURN(schema::Snapshot expected, schema::ParseSnapshot(text, repo::BackupDir(m.id) + f.name));
+    PGK_ASSIGN_OR_RETURN(pg::Connection scratch,
+                         pg::Connection::Connect(scratch_conninfo, {.application_name = "pgkeeper-drill"}));
+    PGK_ASSIGN_OR_RETURN(schema::Snapshot actual, schema::Introspect(scratch));
+    AddDifferences(expected, actual, r);
+    r->schema_compared_with = "the backup's recorded schema";
+    return Status::Ok();
+  }
   if (live_conninfo.empty()) {
     r->schema_note = "schema not compared (no live database given with --db)";
     return Status::Ok();
@@ -56,10 +78,8 @@ Status CompareSchema(const repo::Manifest& m, const std::string& live_conninfo, 
   PGK_ASSIGN_OR_RETURN(pg::Connection scratch,
                        pg::Connection::Connect(scratch_conninfo, {.application_name = "pgkeeper-drill"}));
   PGK_ASSIGN_OR_RETURN(schema::Snapshot actual, schema::Introspect(scratch));
-  r->schema_compared = true;
-  for (const auto& d : schema::Diff(expected, actual).differences) {
-    if (d.severity == schema::Severity::kError) r->schema_differences.push_back(d.Message());
-  }
+  AddDifferences(expected, actual, r);
+  r->schema_compared_with = "the live database";
   return Status::Ok();
 }
 
@@ -103,8 +123,9 @@ Result<DrillReport> RunDrill(repo::Repository& repo, const repo::Manifest& m, co
   if (!scratch.ok()) {
     s = scratch.status();
   } else {
-    log::Info("comparing the schema of {} with the live database", r.database);
-    s = CompareSchema(m, o.live_conninfo, *scratch, &r);
+    log::Info("comparing the schema of {} with the backup's", r.database);
+    auto key = repo.DataKey(m);
+    s = key.ok() ? CompareSchema(repo, m, *key ? &**key : nullptr, o.live_conninfo, *scratch, &r) : key.status();
   }
   if (o.keep) {
     r.kept = true;
@@ -134,6 +155,7 @@ nlohmann::json RecordJson(const DrillReport& r) {
                       {"passed", r.passed()},
                       {"target", r.target}};
   if (!r.schema_compared) j["schema_note"] = r.schema_note;
+  if (r.schema_compared) j["schema_compared_with"] = r.schema_compared_with;
   return j;
 }
 

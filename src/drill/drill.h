@@ -37,6 +37,7 @@ struct DrillReport {
   std::vector<restore::CountCheck> mismatches;
   bool schema_compared = false;
   std::string schema_note;                      // why it was not compared, when it was not
+  std::string schema_compared_with;             // "the backup's recorded schema" | "the live database"
   std::vector<std::string> schema_differences;  // errors only, as readable sentences
   bool kept = false;
   std::string record_path;  // where the drill record went in the repository

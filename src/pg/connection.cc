@@ -126,6 +126,9 @@ Result<Connection> Connection::Connect(const std::string& conninfo, const Connec
                (std::string(PQpass(c.conn_.get()) ? PQpass(c.conn_.get()) : "").empty() ? "" : ":***") + "@" +
                c.host() + ":" + c.port() + "/" + db;
   c.OnNotice([](const Notice& n) { log::Debug("server {}: {}", n.severity, n.message); });
+  if (options.portable_output) {
+    PGK_RETURN_IF_ERROR(c.Exec("SET extra_float_digits = 3; SET DateStyle = ISO; SET IntervalStyle = postgres"));
+  }
   return c;
 }
 

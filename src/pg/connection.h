@@ -68,6 +68,11 @@ class QueryResult {
 struct ConnectOptions {
   std::string application_name = "pgkeeper";
   int connect_timeout_s = 10;  // used only when neither the conninfo nor PGCONNECT_TIMEOUT set one
+  // Sets what pg_dump sets so that values written as text (COPY) read back the same on
+  // any server whatever the role's or database's defaults: extra_float_digits = 3 (no
+  // rounded floats), DateStyle = ISO (no DMY/MDY ambiguity), IntervalStyle = postgres.
+  // For backup and restore sessions; never for sessions running the user's SQL.
+  bool portable_output = false;
 };
 
 class Connection {

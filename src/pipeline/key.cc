@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/hash.h"
 #include "pipeline/aes_gcm.h"
 #include "pipeline/base64.h"
 
@@ -193,6 +195,20 @@ Result<Key> UnwrapKey(const Key& kek, const std::string& wrapped) {
   std::memcpy(key.bytes.data(), body.data(), body.size());
   OPENSSL_cleanse(raw->data(), raw->size());
   return key;
+}
+
+std::string KeyId(const Key& key) {
+  constexpr std::string_view kIdLabel = "pgkeeper key id v1";
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_size = 0;
+  if (HMAC(EVP_sha256(), key.bytes.data(), static_cast<int>(key.bytes.size()),
+           reinterpret_cast<const unsigned char*>(kIdLabel.data()), kIdLabel.size(), mac, &mac_size) == nullptr) {
+    std::fputs("pgkeeper: hmac-sha256 failed in openssl\n", stderr);
+    std::abort();
+  }
+  std::string id = HexEncode(std::string_view(reinterpret_cast<const char*>(mac), 8));
+  OPENSSL_cleanse(mac, sizeof mac);
+  return id;
 }
 
 }  // namespace pgk::pipeline

@@ -71,4 +71,9 @@ std::string WrapKey(const Key& kek, const Key& data_key);
 // Malformed "wrong encryption key or corrupted backup" for a wrong KEK or altered text.
 Result<Key> UnwrapKey(const Key& kek, const std::string& wrapped);
 
+// A public name for a key: the first 8 bytes, in hex, of HMAC-SHA256(key, "pgkeeper key
+// id v1"). Manifests and the repository config record which key wrapped what by this id;
+// it reveals nothing about the key (a PRF output), and the same key always has the same id.
+std::string KeyId(const Key& key);
+
 }  // namespace pgk::pipeline

@@ -3,6 +3,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "repo/manifest_physical.h"
+
 namespace pgk::repo {
 
 using nlohmann::json;
@@ -15,7 +17,8 @@ uint64_t Manifest::original_bytes() const {
 
 uint64_t Manifest::stored_bytes() const {
   uint64_t n = 0;
-  for (const auto& f : files) n += f.stored_size;
+  for (const auto& f : files)
+    if (f.reference.empty()) n += f.stored_size;
   return n;
 }
 
@@ -30,13 +33,76 @@ static json FileJson(const ManifestFile& f) {
             {"cipher", f.cipher}};
   if (!f.table.empty()) j["table"] = f.table;
   if (f.rows >= 0) j["rows"] = f.rows;
+  if (!f.columns.empty()) j["columns"] = f.columns;
+  AddPhysicalFileFields(f, &j);
   return j;
+}
+
+static json DatabaseJson(const ManifestDatabase& d) {
+  return {{"name", d.name},
+          {"dir", d.dir},
+          {"start_time", d.start_time},
+          {"stop_time", d.stop_time},
+          {"migration_version", d.migration_version ? json(*d.migration_version) : json(nullptr)},
+          {"row_counts", d.row_counts},
+          {"options", d.options}};
+}
+
+// "db/<digits>": a database's files can only ever resolve inside its cluster backup.
+static bool ValidDatabaseDir(const std::string& dir) {
+  if (dir.size() < 4 || dir.compare(0, 3, "db/") != 0) return false;
+  return dir.find_first_not_of("0123456789", 3) == std::string::npos;
+}
+
+static Result<ManifestDatabase> ParseDatabase(const json& dj, const std::string& origin) {
+  ManifestDatabase d;
+  d.name = dj.at("name").get<std::string>();
+  d.dir = dj.at("dir").get<std::string>();
+  if (!ValidDatabaseDir(d.dir)) return Status::Malformed(origin + " names an invalid database directory '" + d.dir + "'");
+  d.start_time = dj.value("start_time", "");
+  d.stop_time = dj.value("stop_time", "");
+  if (dj.contains("migration_version") && !dj["migration_version"].is_null()) {
+    d.migration_version = dj["migration_version"].get<uint64_t>();
+  }
+  d.row_counts = dj.value("row_counts", std::map<std::string, int64_t>{});
+  d.options = dj.value("options", std::vector<std::string>{});
+  return d;
+}
+
+Manifest DatabaseManifest(const Manifest& cluster, const ManifestDatabase& d) {
+  Manifest m;
+  m.id = cluster.id + "/" + d.dir;
+  m.type = "logical";
+  m.database = d.name;
+  m.server_version = cluster.server_version;
+  m.start_time = d.start_time;
+  m.stop_time = d.stop_time;
+  m.migration_version = d.migration_version;
+  m.row_counts = d.row_counts;
+  m.tag = cluster.tag;
+  m.pgkeeper_version = cluster.pgkeeper_version;
+  m.compression = cluster.compression;
+  m.compression_level = cluster.compression_level;
+  m.cipher = cluster.cipher;
+  m.wrapped_data_key = cluster.wrapped_data_key;
+  m.key_id = cluster.key_id;
+  m.rekey_wrapped_data_key = cluster.rekey_wrapped_data_key;
+  m.rekey_key_id = cluster.rekey_key_id;
+  m.options = d.options;
+  std::string prefix = d.dir + "/";
+  for (const auto& f : cluster.files) {
+    if (f.name.compare(0, prefix.size(), prefix) != 0) continue;
+    ManifestFile member = f;
+    member.name = f.name.substr(prefix.size());
+    m.files.push_back(std::move(member));
+  }
+  return m;
 }
 
 std::string SerializeManifest(const Manifest& m) {
   json files = json::array();
   for (const auto& f : m.files) files.push_back(FileJson(f));
-  json j = {{"format", m.format},
+  json j = {{"format", m.physical ? kManifestFormatPhysical : kManifestFormat},
             {"id", m.id},
             {"type", m.type},
             {"database", m.database},
@@ -56,6 +122,17 @@ std::string SerializeManifest(const Manifest& m) {
             {"stored_bytes", m.stored_bytes()}};
   j["migration_version"] = m.migration_version ? json(*m.migration_version) : json(nullptr);
   if (!m.wrapped_data_key.empty()) j["wrapped_data_key"] = m.wrapped_data_key;
+  if (!m.key_id.empty()) j["key_id"] = m.key_id;
+  if (!m.rekey_wrapped_data_key.empty()) {
+    j["rekey_wrapped_data_key"] = m.rekey_wrapped_data_key;
+    j["rekey_key_id"] = m.rekey_key_id;
+  }
+  if (m.physical) j["physical"] = PhysicalInfoJson(*m.physical);
+  if (!m.databases.empty()) {
+    json databases = json::array();
+    for (const auto& d : m.databases) databases.push_back(DatabaseJson(d));
+    j["databases"] = databases;
+  }
   return j.dump(2) + "\n";
 }
 
@@ -65,7 +142,7 @@ Result<Manifest> ParseManifest(const std::string& text, const std::string& origi
     json j = json::parse(text);
     if (!j.is_object() || !j.contains("format")) return Status::Malformed(origin + " is not a backup manifest");
     m.format = j.at("format").get<int>();
-    if (m.format != kManifestFormat) {
+    if (m.format != kManifestFormat && m.format != kManifestFormatPhysical) {
       return Status::Malformed(origin + " has manifest format " + std::to_string(m.format) + "; this pgkeeper reads " +
                                    std::to_string(kManifestFormat),
                                "use a newer pgkeeper to read this repository");
@@ -87,6 +164,9 @@ Result<Manifest> ParseManifest(const std::string& text, const std::string& origi
     m.compression_level = j.value("compression_level", 0);
     m.cipher = j.value("cipher", "none");
     m.wrapped_data_key = j.value("wrapped_data_key", "");
+    m.key_id = j.value("key_id", "");
+    m.rekey_wrapped_data_key = j.value("rekey_wrapped_data_key", "");
+    m.rekey_key_id = j.value("rekey_key_id", "");
     m.options = j.value("options", std::vector<std::string>{});
     for (const auto& fj : j.at("files")) {
       ManifestFile f;
@@ -94,6 +174,7 @@ Result<Manifest> ParseManifest(const std::string& text, const std::string& origi
       f.kind = fj.at("kind").get<std::string>();
       f.table = fj.value("table", "");
       f.rows = fj.value("rows", static_cast<int64_t>(-1));
+      f.columns = fj.value("columns", std::vector<std::string>{});
       f.original_size = fj.at("original_size").get<uint64_t>();
       f.original_sha256 = fj.at("original_sha256").get<std::string>();
       f.stored_size = fj.at("stored_size").get<uint64_t>();
@@ -103,7 +184,21 @@ Result<Manifest> ParseManifest(const std::string& text, const std::string& origi
       if (f.name.empty() || f.name.find("..") != std::string::npos || f.name[0] == '/') {
         return Status::Malformed(origin + " names an invalid file path '" + f.name + "'");
       }
+      ParsePhysicalFileFields(fj, &f);
+      if (f.reference.find('/') != std::string::npos || f.reference.find("..") != std::string::npos) {
+        return Status::Malformed(origin + " names an invalid reference '" + f.reference + "'");
+      }
       m.files.push_back(std::move(f));
+    }
+    if (j.contains("physical")) m.physical = ParsePhysicalInfo(j.at("physical"));
+    if (j.contains("databases")) {
+      for (const auto& dj : j.at("databases")) {
+        PGK_ASSIGN_OR_RETURN(ManifestDatabase d, ParseDatabase(dj, origin));
+        for (const auto& other : m.databases) {
+          if (other.dir == d.dir) return Status::Malformed(origin + " names the database directory '" + d.dir + "' twice");
+        }
+        m.databases.push_back(std::move(d));
+      }
     }
   } catch (const json::exception& e) {
     return Status::Malformed(origin + " is not a valid backup manifest: " + e.what(),
@@ -134,7 +229,8 @@ std::string BackupId(int64_t epoch_s, const std::string& type) {
   gmtime_r(&t, &tm);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  std::string letter = type == "globals" ? "G" : type == "cluster" ? "C" : "L";
+  std::string letter = type == "globals" ? "G" : type == "cluster" ? "C" : type == "full" ? "F" : type == "diff" ? "D"
+                       : type == "incr"  ? "I" : "L";
   return std::string(buf) + "-" + letter;
 }
 

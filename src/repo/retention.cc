@@ -72,4 +72,26 @@ std::vector<RetentionDecision> ApplyRetention(const std::vector<RetentionItem>& 
   return out;
 }
 
+void KeepReferenced(std::vector<RetentionDecision>* decisions,
+                    const std::map<std::string, std::set<std::string>>& references) {
+  std::map<std::string, RetentionDecision*> by_id;
+  for (auto& d : *decisions) by_id[d.id] = &d;
+  // Until nothing changes: a backup kept for its dependents may itself refer to others.
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (auto& d : *decisions) {
+      if (!d.keep) continue;
+      auto refs = references.find(d.id);
+      if (refs == references.end()) continue;
+      for (const auto& r : refs->second) {
+        auto it = by_id.find(r);
+        if (it == by_id.end() || it->second->keep) continue;
+        it->second->keep = true;
+        it->second->reasons.push_back("needed by " + d.id);
+        changed = true;
+      }
+    }
+  }
+}
+
 }  // namespace pgk::repo

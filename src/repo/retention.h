@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,5 +37,11 @@ struct RetentionDecision {
 // everything (expire without a policy must never delete).
 std::vector<RetentionDecision> ApplyRetention(const std::vector<RetentionItem>& backups, const RetentionPolicy& policy,
                                               int64_t now_s);
+
+// Physical diff/incr backups store only changed files and refer to the backups holding
+// the others: a backup another kept backup refers to is kept too ("needed by <id>"), so
+// that expire never breaks a restorable backup. `references`: id -> ids it refers to.
+void KeepReferenced(std::vector<RetentionDecision>* decisions,
+                    const std::map<std::string, std::set<std::string>>& references);
 
 }  // namespace pgk::repo

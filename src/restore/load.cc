@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 
+#include "pg/quote.h"
 #include "restore/script.h"
 
 namespace pgk::restore {
@@ -59,14 +60,22 @@ Status ApplyScript(pg::Connection& conn, repo::Repository& repo, const repo::Man
   return s;
 }
 
+std::string CopyColumnList(const repo::ManifestFile& f) {
+  std::string list;
+  for (const auto& c : f.columns) list += (list.empty() ? "" : ", ") + pg::QuoteIdent(c);
+  return list.empty() ? "" : " (" + list + ")";
+}
+
 Status CopyIntoTable(pg::Connection& conn, const std::string& table, repo::Repository& repo, const repo::Manifest& m,
-                     const repo::ManifestFile& f, const pipeline::Key* data_key, const std::atomic<bool>* stop) {
+                     const repo::ManifestFile& f, const pipeline::Key* data_key, const std::atomic<bool>* stop,
+                     const std::function<void(int64_t)>* on_bytes) {
   PGK_ASSIGN_OR_RETURN(auto reader, repo.OpenFile(m, f, data_key));
   std::string chunk(kCopyChunk, '\0');
-  Status s = conn.CopyIn("COPY " + table + " FROM STDIN", [&](std::string& buf) -> Result<bool> {
+  Status s = conn.CopyIn("COPY " + table + CopyColumnList(f) + " FROM STDIN", [&](std::string& buf) -> Result<bool> {
     if (stop && stop->load()) return Status::Interrupted("stopped loading " + table + " after another table failed");
     PGK_ASSIGN_OR_RETURN(size_t n, reader->Read(chunk.data(), chunk.size()));
     buf.append(chunk.data(), n);
+    if (on_bytes && *on_bytes) (*on_bytes)(static_cast<int64_t>(n));
     return n > 0;
   });
   if (!s.ok()) return s.WithContext("loading " + (f.table.empty() ? table : f.table) + " from " + f.name);

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/status.h"
@@ -28,13 +29,18 @@ Result<std::string> ReadWholeFile(repo::Repository& repo, const repo::Manifest& 
 Status ApplyScript(pg::Connection& conn, repo::Repository& repo, const repo::Manifest& m, const repo::ManifestFile& f,
                    const pipeline::Key* data_key);
 
+// " (a, b, \"C\")": the file's column list for COPY, quoted; "" when the manifest
+// records none (older backups: the columns in table order).
+std::string CopyColumnList(const repo::ManifestFile& f);
+
 // COPY `table` FROM STDIN fed with the file in kCopyChunk pieces. When `stop` becomes true
 // (another load failed), the COPY is abandoned with an Interrupted error. A corrupted file
 // fails the COPY when the pipeline reports it, at the latest at its end, so a COPY that
 // succeeded loaded verified data.
 Status CopyIntoTable(pg::Connection& conn, const std::string& table, repo::Repository& repo, const repo::Manifest& m,
                      const repo::ManifestFile& f, const pipeline::Key* data_key,
-                     const std::atomic<bool>* stop = nullptr);
+                     const std::atomic<bool>* stop = nullptr,
+                     const std::function<void(int64_t)>* on_bytes = nullptr);
 
 // Writes the large-objects file ([u32 LE oid][u64 LE length][bytes] records) into the
 // large objects with those oids, creating any that the schema did not create, in one

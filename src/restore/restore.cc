@@ -3,16 +3,21 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 
 #include "common/interrupt.h"
 #include "common/log.h"
 #include "pg/connection.h"
 #include "pg/conninfo.h"
 #include "pg/quote.h"
+#include "restore/globals.h"
 #include "restore/load.h"
 #include "restore/parallel.h"
+#include "restore/post_data.h"
+#include "restore/reindex.h"
 #include "restore/script.h"
 #include "restore/verify.h"
 
@@ -44,7 +49,7 @@ Result<std::string> SafeTable(const std::string& table) {
 
 Result<pg::Connection> ConnectTo(const std::string& server, const std::string& db) {
   PGK_ASSIGN_OR_RETURN(std::string conninfo, pg::WithDatabase(server, db));
-  return pg::Connection::Connect(conninfo, {.application_name = "pgkeeper-restore"});
+  return pg::Connection::Connect(conninfo, {.application_name = "pgkeeper-restore", .portable_output = true});
 }
 
 Result<bool> DatabaseExists(pg::Connection& conn, const std::string& name) {
@@ -61,7 +66,7 @@ Status PrepareLoadSession(pg::Connection& conn) {
 }
 
 Status LoadTables(repo::Repository& repo, const repo::Manifest& m, const pipeline::Key* key, const std::string& server,
-                  const std::string& db, int jobs) {
+                  const std::string& db, int jobs, const std::function<void(int64_t)>& on_bytes) {
   auto files = FilesOfKind(m, "table-data");
   // Largest first: the longest load starts at once instead of finishing last alone.
   std::stable_sort(files.begin(), files.end(), [](const repo::ManifestFile* a, const repo::ManifestFile* b) {
@@ -88,7 +93,7 @@ Status LoadTables(repo::Repository& repo, const repo::Manifest& m, const pipelin
     }
     auto table = SafeTable(files[i]->table);
     if (!table.ok()) return fail(table.status());
-    Status s = CopyIntoTable(*conn, *table, repo, m, *files[i], key, &stop);
+    Status s = CopyIntoTable(*conn, *table, repo, m, *files[i], key, &stop, &on_bytes);
     if (!s.ok()) return fail(s);
     log::Debug("loaded {} ({} rows)", *table, files[i]->rows);
   });
@@ -119,6 +124,61 @@ Status CheckCounts(pg::Connection& conn, const repo::Manifest& m, RestoreReport*
   return Status::Ok();
 }
 
+// Index builds are sorts: give them the memory that lets the server use parallel workers
+// (each needs 32 MB of maintenance_work_mem), unless the server is configured higher.
+Status PrepareBuildSession(pg::Connection& conn) {
+  PGK_RETURN_IF_ERROR(PrepareLoadSession(conn));
+  return conn.Exec(
+      "SELECT CASE WHEN pg_catalog.pg_size_bytes(pg_catalog.current_setting('maintenance_work_mem')) < 268435456 "
+      "THEN pg_catalog.set_config('maintenance_work_mem', '256MB', false) END");
+}
+
+// The post-data script with its index builds spread over `jobs` connections (largest
+// tables first), then the rest on `conn`. See post_data.h for what is reordered.
+Status ApplyPostData(pg::Connection& conn, repo::Repository& repo, const repo::Manifest& m, const repo::ManifestFile& f,
+                     const pipeline::Key* key, const RestoreOptions& o) {
+  PGK_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(repo, m, f, key));
+  PGK_ASSIGN_OR_RETURN(std::string sql, StripPsqlMetaCommands(text, repo::BackupDir(m.id) + f.name));
+  PostDataPlan plan = PlanPostData(sql);
+  std::map<std::pair<std::string, std::string>, uint64_t> bytes;
+  for (const auto* t : FilesOfKind(m, "table-data")) {
+    auto parts = SplitQualifiedName(t->table);
+    if (parts.ok()) bytes[*parts] += t->original_size;
+  }
+  std::stable_sort(plan.builds.begin(), plan.builds.end(),
+                   [&](const TableBuilds& a, const TableBuilds& b) { return bytes[a.table] > bytes[b.table]; });
+  std::vector<std::optional<pg::Connection>> conns(static_cast<size_t>(std::max(o.jobs, 1)));
+  std::mutex mu;
+  Status first;
+  std::atomic<bool> stop{false};
+  ParallelFor(plan.builds.size(), o.jobs, [&](int w, size_t i) {
+    if (stop) return;
+    auto fail = [&](const Status& s) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (first.ok()) first = s.WithContext("applying " + f.name);
+      stop = true;
+    };
+    auto& c = conns[static_cast<size_t>(w)];
+    if (!c) {
+      auto made = ConnectTo(o.server_conninfo, o.into);
+      if (!made.ok()) return fail(made.status());
+      c.emplace(std::move(made).value());
+      Status s = PrepareBuildSession(*c);
+      if (!s.ok()) return fail(s);
+    }
+    for (const auto& statement : plan.builds[i].statements) {
+      if (stop) return;
+      Status s = c->Exec(statement);
+      if (!s.ok()) return fail(s);
+    }
+  });
+  PGK_RETURN_IF_ERROR(first);
+  PGK_RETURN_IF_ERROR(PrepareBuildSession(conn));
+  Status s = conn.Exec(plan.rest);
+  if (!s.ok()) return s.WithContext("applying " + f.name);
+  return s;
+}
+
 Status Phase(const char* name, const std::function<Status()>& fn) {
   auto t0 = Clock::now();
   Status s = fn();
@@ -140,13 +200,17 @@ Status Fill(repo::Repository& repo, const repo::Manifest& m, const pipeline::Key
     PGK_RETURN_IF_ERROR(PrepareLoadSession(conn));
   }
   auto tables = FilesOfKind(m, "table-data");
-  report->tables = static_cast<int>(tables.size());
+  std::set<std::string> distinct;  // a large table is stored in several parts
+  for (const auto* f : tables) distinct.insert(f->table);
+  report->tables = static_cast<int>(distinct.size());
   if (!tables.empty()) {
     uint64_t bytes = 0;
     for (const auto* f : tables) bytes += f->original_size;
-    log::Info("data: loading {} tables ({} bytes) on {} connections", tables.size(), bytes,
+    if (o.on_total_bytes) o.on_total_bytes(static_cast<int64_t>(bytes));
+    log::Info("data: loading {} tables ({} files, {} bytes) on {} connections", distinct.size(), tables.size(), bytes,
               std::min<size_t>(tables.size(), static_cast<size_t>(std::max(o.jobs, 1))));
-    PGK_RETURN_IF_ERROR(Phase("data", [&] { return LoadTables(repo, m, key, o.server_conninfo, o.into, o.jobs); }));
+    PGK_RETURN_IF_ERROR(
+        Phase("data", [&] { return LoadTables(repo, m, key, o.server_conninfo, o.into, o.jobs, o.on_bytes); }));
   }
   for (const auto* f : FilesOfKind(m, "sequences")) {
     log::Info("sequences: setting values from {}", f->name);
@@ -161,7 +225,7 @@ Status Fill(repo::Repository& repo, const repo::Manifest& m, const pipeline::Key
   }
   for (const auto* f : FilesOfKind(m, "schema-post")) {
     log::Info("post-data: indexes, constraints and triggers from {}", f->name);
-    PGK_RETURN_IF_ERROR(Phase("post-data", [&] { return ApplyScript(conn, repo, m, *f, key); }));
+    PGK_RETURN_IF_ERROR(Phase("post-data", [&] { return ApplyPostData(conn, repo, m, *f, key, o); }));
     PGK_RETURN_IF_ERROR(conn.Exec("RESET ALL"));
   }
   log::Info("analyze: collecting planner statistics");
@@ -176,6 +240,13 @@ Status Fill(repo::Repository& repo, const repo::Manifest& m, const pipeline::Key
 Status DropDatabase(const std::string& server, const std::string& db) {
   PGK_ASSIGN_OR_RETURN(pg::Connection admin, pg::Connection::Connect(server, {.application_name = "pgkeeper-restore"}));
   return admin.Exec("DROP DATABASE IF EXISTS " + pg::QuoteIdent(db) + " WITH (FORCE)");
+}
+
+Status Reindex(const RestoreOptions& o, RestoreReport* report) {
+  log::Info("reindex: rebuilding every index of {}", o.into);
+  PGK_ASSIGN_OR_RETURN(pg::Connection conn, ConnectTo(o.server_conninfo, o.into));
+  PGK_ASSIGN_OR_RETURN(report->reindexed, ReindexDatabase(conn));
+  return Status::Ok();
 }
 
 Result<const pipeline::Key*> VerifyFirst(repo::Repository& repo, const repo::Manifest& m,
@@ -194,7 +265,7 @@ Result<const pipeline::Key*> VerifyFirst(repo::Repository& repo, const repo::Man
 
 }  // namespace
 
-Result<const repo::ManifestFile*> FindTableFile(const repo::Manifest& m, const std::string& table) {
+Result<std::vector<const repo::ManifestFile*>> FindTableFiles(const repo::Manifest& m, const std::string& table) {
   std::pair<std::string, std::string> want;
   auto parsed = SplitQualifiedName(table);
   if (parsed.ok()) {
@@ -208,12 +279,18 @@ Result<const repo::ManifestFile*> FindTableFile(const repo::Manifest& m, const s
     }
     want = {"public", name};
   }
+  // A large table is stored in several parts (block ranges), all with the same table.
+  std::vector<const repo::ManifestFile*> out;
   for (const auto& f : m.files) {
     if (f.kind != "table-data") continue;
-    if (f.table == table) return &f;
+    if (!out.empty()) {
+      if (f.table == out.front()->table) out.push_back(&f);
+      continue;
+    }
     auto parts = SplitQualifiedName(f.table);
-    if (parts.ok() && *parts == want) return &f;
+    if (f.table == table || (parts.ok() && *parts == want)) out.push_back(&f);
   }
+  if (!out.empty()) return out;
   return Status::NotFound("backup " + m.id + " has no data for table " + table,
                           "`pgkeeper backups show " + m.id + "` lists its tables");
 }
@@ -223,6 +300,7 @@ Result<RestoreReport> RestoreDatabase(repo::Repository& repo, const repo::Manife
   RestoreReport report;
   report.backup_id = m.id;
   report.database = o.into;
+  PGK_RETURN_IF_ERROR(RefuseUnlessLogical(m));
   if (o.into.empty()) return Status::InvalidArgument("no database to restore into", "pass --into NEWDB");
   if (HasOption(m, "data-only") || FilesOfKind(m, "schema-pre").empty()) {
     return Status::Refused("backup " + m.id + " has no schema (data-only): it cannot make a new database",
@@ -239,11 +317,13 @@ Result<RestoreReport> RestoreDatabase(repo::Repository& repo, const repo::Manife
                            "choose another name with --into; restore never writes into an existing database");
   }
   log::Info("creating database {}", o.into);
-  PGK_RETURN_IF_ERROR(admin.Exec("CREATE DATABASE " + pg::QuoteIdent(o.into) + " TEMPLATE template0"));
+  std::string clauses = o.create_clauses.empty() ? "" : " " + o.create_clauses;
+  PGK_RETURN_IF_ERROR(admin.Exec("CREATE DATABASE " + pg::QuoteIdent(o.into) + " TEMPLATE template0" + clauses));
   // From here on the database is ours: any failure or interrupt drops it.
   std::string server = o.server_conninfo, db = o.into;
   int hook = AddCleanupHook([server, db] { (void)DropDatabase(server, db); });
   Status s = Fill(repo, m, k, o, &report);
+  if (s.ok() && o.reindex) s = Reindex(o, &report);
   if (!s.ok()) {
     log::Info("restore failed: dropping the half-restored database {}", db);
     Status dropped = admin.Exec("DROP DATABASE IF EXISTS " + pg::QuoteIdent(db) + " WITH (FORCE)");
@@ -263,11 +343,13 @@ Result<RestoreReport> RestoreTable(repo::Repository& repo, const repo::Manifest&
   RestoreReport report;
   report.backup_id = m.id;
   report.database = o.into;
+  PGK_RETURN_IF_ERROR(RefuseUnlessLogical(m));
   if (o.into.empty()) return Status::InvalidArgument("--table needs --into DB, an existing database");
-  PGK_ASSIGN_OR_RETURN(const repo::ManifestFile* f, FindTableFile(m, o.table));
+  PGK_ASSIGN_OR_RETURN(auto files, FindTableFiles(m, o.table));
+  const repo::ManifestFile* f = files.front();
   PGK_ASSIGN_OR_RETURN(auto parts, SplitQualifiedName(f->table));
   PGK_ASSIGN_OR_RETURN(auto key, repo.DataKey(m));
-  PGK_ASSIGN_OR_RETURN(const pipeline::Key* k, VerifyFirst(repo, m, key, {f}, o, &report));
+  PGK_ASSIGN_OR_RETURN(const pipeline::Key* k, VerifyFirst(repo, m, key, files, o, &report));
 
   std::string live = pg::QuoteQualified(parts.first, parts.second);
   std::string new_name = parts.second + "_restored";
@@ -303,13 +385,22 @@ Result<RestoreReport> RestoreTable(repo::Repository& repo, const repo::Manifest&
   {
     PGK_ASSIGN_OR_RETURN(auto tx, pg::Transaction::Begin(conn));
     PGK_RETURN_IF_ERROR(conn.Exec("CREATE TABLE " + target + " (LIKE " + live + " INCLUDING ALL)"));
-    PGK_RETURN_IF_ERROR(CopyIntoTable(conn, target, repo, m, *f, k));
+    for (const auto* part : files) PGK_RETURN_IF_ERROR(CopyIntoTable(conn, target, repo, m, *part, k));
     PGK_RETURN_IF_ERROR(tx.Commit());
+  }
+  if (o.reindex) {
+    log::Info("reindex: rebuilding the indexes of {}", target);
+    PGK_ASSIGN_OR_RETURN(report.reindexed, ReindexTable(conn, target));
   }
   PGK_ASSIGN_OR_RETURN(std::string n, conn.QueryValue("SELECT count(*) FROM ONLY " + target));
   int64_t actual = std::stoll(n);
   auto expected_it = m.row_counts.find(f->table);
-  int64_t expected = expected_it != m.row_counts.end() ? expected_it->second : f->rows;
+  int64_t expected = 0;
+  if (expected_it != m.row_counts.end()) {
+    expected = expected_it->second;
+  } else {
+    for (const auto* part : files) expected += part->rows;
+  }
   report.tables = 1;
   report.rows = actual;
   // Shown as the manifest shows tables: quoted only where quote_ident would.

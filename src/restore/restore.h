@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -21,6 +22,12 @@ struct RestoreOptions {
   int jobs = 2;                 // connections loading table data in parallel
   bool verify_first = true;     // read every file through the verifying pipeline first
   std::string table;            // table-level recovery of this table (as in the manifest)
+  bool reindex = false;         // REINDEX what was restored once it is loaded (restore.md)
+  std::string create_clauses;   // appended to CREATE DATABASE ... TEMPLATE template0
+  // Progress for a progress bar: table data bytes to load (exact, from the manifest) once,
+  // then each chunk as it is sent to the server.
+  std::function<void(int64_t)> on_total_bytes;
+  std::function<void(int64_t)> on_bytes;
 };
 
 struct CountCheck {
@@ -37,6 +44,7 @@ struct RestoreReport {
   int tables = 0;
   int64_t rows = 0;  // rows loaded, as counted after the restore
   int64_t large_objects = 0;
+  int reindexed = 0;  // indexes rebuilt by RestoreOptions::reindex
   std::vector<CountCheck> mismatches;
   double seconds = 0;
 };
@@ -57,8 +65,9 @@ Result<RestoreReport> RestoreDatabase(repo::Repository& repo, const repo::Manife
 // the new table already does.
 Result<RestoreReport> RestoreTable(repo::Repository& repo, const repo::Manifest& m, const RestoreOptions& options);
 
-// The manifest's table-data file for `table` (as written in the manifest, or unqualified
-// for a table in public); NotFound naming the backup otherwise.
-Result<const repo::ManifestFile*> FindTableFile(const repo::Manifest& m, const std::string& table);
+// The manifest's table-data files for `table` (as written in the manifest, or unqualified
+// for a table in public): one, or the parts of a large table in order; NotFound naming
+// the backup otherwise.
+Result<std::vector<const repo::ManifestFile*>> FindTableFiles(const repo::Manifest& m, const std::string& table);
 
 }  // namespace pgk::restore

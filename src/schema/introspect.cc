@@ -79,13 +79,22 @@ constexpr char kPinRendering[] =
 }  // namespace
 
 Result<Snapshot> Introspect(pg::Connection& conn) {
-  using namespace introspect_internal;
   if (conn.in_transaction()) {
     return Status::Internal("schema introspection must start outside a transaction",
                             "commit or roll back the open transaction first");
   }
   PGK_ASSIGN_OR_RETURN(auto tx, pg::Transaction::Begin(conn, "ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-  PGK_RETURN_IF_ERROR(conn.Query(kPinRendering).status());
+  PGK_ASSIGN_OR_RETURN(Snapshot s, IntrospectInTransaction(conn));
+  PGK_RETURN_IF_ERROR(tx.Commit());
+  return s;
+}
+
+Result<Snapshot> IntrospectInTransaction(pg::Connection& conn) {
+  using namespace introspect_internal;
+  if (!conn.in_transaction()) {
+    return Status::Internal("IntrospectInTransaction needs an open REPEATABLE READ transaction");
+  }
+  PGK_RETURN_IF_ERROR(conn.Query(kPinRendering).status());  // set_config(..., true): this transaction only
 
   Snapshot s;
   Oids oids;
@@ -101,7 +110,6 @@ Result<Snapshot> Introspect(pg::Connection& conn) {
   PGK_RETURN_IF_ERROR(ReadTriggersAndPolicies(conn, s, oids));
   PGK_RETURN_IF_ERROR(ReadGrants(conn, s, oids));
   PGK_RETURN_IF_ERROR(ReadNotCompared(conn, s));
-  PGK_RETURN_IF_ERROR(tx.Commit());
   Canonicalize(s);
   return s;
 }

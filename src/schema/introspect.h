@@ -26,6 +26,9 @@ namespace pgk::schema {
 
 // Reads the schema of the connected database in one REPEATABLE READ READ ONLY snapshot.
 Result<Snapshot> Introspect(pg::Connection& conn);
+// The same inside the caller's open REPEATABLE READ transaction, e.g. one that imported a
+// backup's exported snapshot, so the schema is the one the backup's data belongs to.
+Result<Snapshot> IntrospectInTransaction(pg::Connection& conn);
 
 // The pieces Introspect() is made of, one per catalog area and source file
 // (introspect_*.cc). Not for callers: they assume the transaction and settings that

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -120,6 +121,29 @@ std::string CreateExampleDatabase(const std::string& prefix, int positions) {
 
 std::string BinaryPath() { return PGKEEPER_BINARY; }
 
+const std::vector<std::string>& S3EnvVariables() {
+  static const std::vector<std::string> names = {
+      "PGKEEPER_S3_ENDPOINT", "AWS_ENDPOINT_URL",  "AWS_REGION",  "AWS_DEFAULT_REGION",          "AWS_ACCESS_KEY_ID",
+      "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "PGKEEPER_S3_URI_STYLE",
+      "AWS_CA_BUNDLE"};
+  return names;
+}
+
+std::string FindOnPath(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t end = dirs.find(':', start);
+    std::string dir = dirs.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string candidate = dir + "/" + name;
+    if (!dir.empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return "";
+}
+
 std::string MakeFiles(const std::string& name, const std::vector<std::pair<std::string, std::string>>& files) {
   std::string dir = TempPath(name);
   std::filesystem::remove_all(dir);
@@ -170,8 +194,10 @@ nlohmann::json CliResult::Json() const {
   }
 }
 
-CliResult RunCli(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-                 const std::string& cwd) {
+namespace {
+
+ProcessOptions CliOptions(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                          const std::string& cwd) {
   ProcessOptions po;
   po.argv = {BinaryPath()};
   po.argv.insert(po.argv.end(), args.begin(), args.end());
@@ -179,8 +205,18 @@ CliResult RunCli(const std::vector<std::string>& args, const std::map<std::strin
   po.unset_env = {"DATABASE_URL", "PGHOST",     "PGHOSTADDR", "PGPORT",    "PGUSER",         "PGPASSWORD",
                   "PGDATABASE",   "PGSERVICE",  "PGPASSFILE", "PGOPTIONS", "PGSERVICEFILE",  "PGCONNECT_TIMEOUT",
                   "PGKEEPER_ENCRYPTION_KEY"};
+  // Nor S3 endpoints or credentials: tests pass their server's in `env` (harness/s3.h).
+  po.unset_env.insert(po.unset_env.end(), S3EnvVariables().begin(), S3EnvVariables().end());
   po.env["NO_COLOR"] = "1";
   po.cwd = cwd.empty() ? TempPath("") : cwd;
+  return po;
+}
+
+}  // namespace
+
+CliResult RunCli(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                 const std::string& cwd) {
+  ProcessOptions po = CliOptions(args, env, cwd);
   po.capture = true;
   std::string err_file = TempPath("stderr." + std::to_string(g_counter++));
   po.stderr_file = err_file;
@@ -195,6 +231,37 @@ CliResult RunCli(const std::vector<std::string>& args, const std::map<std::strin
   auto e = fs::ReadFile(err_file);
   if (e.ok()) r.err = *e;
   ::unlink(err_file.c_str());
+  return r;
+}
+
+BackgroundCli StartCli(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+  BackgroundCli b;
+  int n = g_counter++;
+  b.out_file = TempPath("stdout." + std::to_string(n));
+  b.err_file = TempPath("stderr." + std::to_string(n));
+  ProcessOptions po = CliOptions(args, env, "");
+  po.output_file = b.out_file;
+  po.stderr_file = b.err_file;
+  po.parent_death_signal = SIGKILL;
+  auto p = Process::Spawn(po);
+  if (!p.ok()) {
+    ADD_FAILURE() << p.status().ToString();
+    return b;
+  }
+  b.process = std::make_unique<Process>(std::move(p).value());
+  return b;
+}
+
+CliResult BackgroundCli::Wait() {
+  CliResult r;
+  if (!process) return r;
+  r.exit_code = process->Wait();
+  process.reset();
+  for (auto [file, text] : {std::pair{&out_file, &r.out}, std::pair{&err_file, &r.err}}) {
+    auto content = fs::ReadFile(*file);
+    if (content.ok()) *text = *content;
+    ::unlink(file->c_str());
+  }
   return r;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/fs.h"
+#include "common/process.h"
 #include "pg/connection.h"
 #include "pg/local_cluster.h"
 
@@ -42,12 +43,24 @@ struct CliResult {
   std::string All() const { return out + err; }
 };
 
-// Runs the built pgkeeper binary. The environment is cleaned of DATABASE_URL and PG*
+// Runs the built pgkeeper binary. The environment is cleaned of DATABASE_URL, PG* and S3
 // variables first, so only what the test passes in `env` applies.
 CliResult RunCli(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
                  const std::string& cwd = "");
 
+// RunCli in the background, e.g. to kill it, or a server it talks to, midway.
+struct BackgroundCli {
+  std::unique_ptr<Process> process;  // null when it could not start (the test has failed)
+  std::string out_file, err_file;
+  CliResult Wait();  // waits for the exit and collects stdout and stderr
+};
+BackgroundCli StartCli(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
+
 std::string BinaryPath();
+// Every variable the S3 driver reads (RunCli removes them all; harness/s3.h sets a server's).
+const std::vector<std::string>& S3EnvVariables();
+// The executable `name` on $PATH, or "".
+std::string FindOnPath(const std::string& name);
 
 // A fresh directory TempPath(name) holding the given (file name, contents) pairs.
 std::string MakeFiles(const std::string& name, const std::vector<std::pair<std::string, std::string>>& files);

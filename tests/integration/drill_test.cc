@@ -134,16 +134,50 @@ TEST(Drill, TamperedRowCountFails) {
   EXPECT_NE(human.out.find("public.positions"), std::string::npos) << human.All();
 }
 
-TEST(Drill, SchemaComparedOnlyAtTheBackupsMigrationVersion) {
+TEST(Drill, SchemaComparedWithTheSchemaRecordedInTheBackup) {
+  std::string db = CreateExampleDatabase("dr_recorded", 50);
+  std::string repo = TempPath("repo_drill_recorded");
+  std::string id = Backup(db, repo);
+  ASSERT_FALSE(id.empty());
+  // The live database moving on (even without a migration) does not matter: the restored
+  // schema is compared with the one the backup recorded.
+  ASSERT_TRUE(Connect(db).Exec("CREATE TABLE added_later (id int PRIMARY KEY)").ok());
+  auto r = Drill(db, repo, {"--target", "server"});
+  EXPECT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(r.Json()["schema_compared"], true) << r.out;
+  EXPECT_EQ(r.Json()["schema_compared_with"], "the backup's recorded schema") << r.out;
+  EXPECT_TRUE(r.Json()["schema_differences"].empty()) << r.out;
+  auto human = RunCli({"drill", "--repo", repo, "--target", "server", "--db", UrlWithPassword(db)});
+  EXPECT_NE(human.out.find("schema matches the backup's recorded schema"), std::string::npos) << human.All();
+  EXPECT_EQ(ScratchDatabases(), "0");
+}
+
+// Backups from before the schema was recorded: drop the schema-snapshot entry from the
+// manifest, as such a backup's manifest reads.
+static void ForgetRecordedSchema(const std::string& repo, const std::string& id) {
+  std::string path = repo + "/backups/" + id + "/manifest.json";
+  std::ifstream in(path);
+  auto m = nlohmann::json::parse(in);
+  auto& files = m["files"];
+  for (auto it = files.begin(); it != files.end();) {
+    it = (*it)["kind"] == "schema-snapshot" ? files.erase(it) : it + 1;
+  }
+  std::ofstream(path) << m.dump(2);
+}
+
+TEST(Drill, WithoutARecordedSchemaComparedOnlyAtTheBackupsMigrationVersion) {
   std::string db = CreateExampleDatabase("dr_schema", 50);
   std::string repo = TempPath("repo_drill_schema");
-  ASSERT_FALSE(Backup(db, repo).empty());
+  std::string id = Backup(db, repo);
+  ASSERT_FALSE(id.empty());
+  ForgetRecordedSchema(repo, id);
   auto conn = Connect(db);
   // Same migration version, different schema: an error.
   ASSERT_TRUE(conn.Exec("CREATE TABLE added_by_hand (id int PRIMARY KEY)").ok());
   auto r = Drill(db, repo, {"--target", "server"});
   EXPECT_EQ(r.exit_code, 1) << r.All();
   EXPECT_EQ(r.Json()["schema_compared"], true);
+  EXPECT_EQ(r.Json()["schema_compared_with"], "the live database") << r.out;
   ASSERT_FALSE(r.Json()["schema_differences"].empty()) << r.out;
   EXPECT_NE(r.Json()["schema_differences"][0].get<std::string>().find("added_by_hand"), std::string::npos) << r.out;
   EXPECT_EQ(ScratchDatabases(), "0");

@@ -194,6 +194,12 @@ S3Client::Attempt S3Client::SendOnce(CURL* h, const S3Request& req) {
 Result<S3Response> S3Client::Send(const S3Request& request) {
   CURL* h = Acquire();
   if (!h) return Status::Internal("cannot create a libcurl handle");
+  // Once a request has used up its retries without reaching the endpoint, the requests
+  // that follow (aborting uploads, removing a failed backup's files, releasing a lock)
+  // try once: each would otherwise back off for seconds against the same dead endpoint,
+  // and a failed backup would take minutes to report it. The first request that gets
+  // through restores the retries.
+  const int max_retries = unreachable_.load() ? 0 : max_retries_;
   Attempt at;
   for (int attempt = 0;; ++attempt) {
     at = SendOnce(h, request);
@@ -202,14 +208,15 @@ Result<S3Response> S3Client::Send(const S3Request& request) {
       Release(h);
       return Status::Interrupted("interrupted during s3 " + request.method + " " + ObjectUrl(request.key));
     }
-    if (!retry || attempt >= max_retries_) break;
+    if (!retry || attempt >= max_retries) break;
     int delay = BackoffMs(attempt);
     std::string why = at.curl != CURLE_OK ? at.curl_error : "HTTP " + std::to_string(at.response.status);
     log::Warn("s3 {} {} failed ({}), retry {}/{} in {} ms", request.method, ObjectUrl(request.key), MaskSecrets(why),
-              attempt + 1, max_retries_, delay);
+              attempt + 1, max_retries, delay);
     std::this_thread::sleep_for(std::chrono::milliseconds(delay));
   }
   Release(h);
+  unreachable_ = at.curl != CURLE_OK && RetryableCurl(at.curl);
   if (at.curl == CURLE_PEER_FAILED_VERIFICATION || at.curl == CURLE_SSL_CACERT_BADFILE) {
     return Status::IO("cannot reach " + config_.Endpoint() + ": tls verification failed: " + MaskSecrets(at.curl_error),
                       "point AWS_CA_BUNDLE at the CA certificate that signed the endpoint's certificate");

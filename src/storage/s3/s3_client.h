@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <string>
@@ -46,6 +47,8 @@ class S3Client {
 
   // Sends `request`, retrying with exponential backoff and jitter on 5xx, 429, S3's
   // 400 RequestTimeout, and network errors/timeouts, up to max_retries extra attempts.
+  // After a request failed to reach the endpoint with all its retries, later requests
+  // make one attempt each until one reaches it again.
   // Any HTTP status comes back as a response (the caller decides what 404 means); an
   // error Status only when the endpoint could not be reached (IO) or on interrupt.
   Result<S3Response> Send(const S3Request& request);
@@ -70,6 +73,7 @@ class S3Client {
 
   const S3Config config_;
   const int max_retries_;
+  std::atomic<bool> unreachable_{false};  // the last request ended in a network error
   std::mutex mu_;
   std::vector<CURL*> idle_;  // REQUIRES: mu_ held
 };

@@ -1,0 +1,55 @@
+// File system side of a physical restore: who owns the restored files, what is already
+// in the target directory, and writing one file with its mode, owner and time.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "storage/storage.h"
+
+namespace pgk::physical {
+
+struct Owner {
+  bool change = false;  // running as root: chown everything to uid/gid
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string name;
+};
+// As root: the existing directory's owner if it is not root, else `backup_owner` when that
+// user exists here, else root. Otherwise: ourselves.
+Owner DecideOwner(const std::string& pgdata, const std::string& backup_owner);
+
+// What the target directory holds. NotFound-free: a missing directory is empty.
+struct TargetState {
+  bool exists = false;
+  bool empty = true;
+  bool looks_like_pgdata = false;  // has PG_VERSION
+  pid_t running_pid = 0;           // postmaster.pid names a live process
+};
+Result<TargetState> InspectTarget(const std::string& dir);
+
+Status MakeDir(const std::string& path, uint32_t mode, const Owner& owner);
+Status MakeLink(const std::string& path, const std::string& target, const Owner& owner);
+// Streams `reader` into `path` (created or truncated), then sets mode, owner and mtime,
+// and syncs the file. Returns the bytes written.
+Result<uint64_t> WriteFileFrom(storage::Reader& reader, const std::string& path, uint32_t mode, int64_t mtime_ns,
+                               const Owner& owner);
+Status WriteSmallFile(const std::string& path, const std::string& data, const Owner& owner);
+// Sets mode, owner and mtime of an existing file (a file --delta keeps).
+Status SetAttributes(const std::string& path, uint32_t mode, int64_t mtime_ns, const Owner& owner);
+// SHA-256 and size of a local file.
+Result<std::pair<std::string, uint64_t>> HashLocalFile(const std::string& path);
+
+// Removes everything under `root` (not following links) whose path relative to
+// `rel_prefix` is not in `keep`; returns how many entries went.
+Result<size_t> RemoveStrays(const std::string& root, const std::string& rel_prefix, const std::set<std::string>& keep);
+
+// fsync of a directory: makes the names of the files created in it durable.
+Status SyncDirectory(const std::string& dir);
+
+}  // namespace pgk::physical
