@@ -18,6 +18,7 @@
 
 #include "common/process.h"
 #include "demo/example_app.h"
+#include "harness/archiving.h"
 #include "harness/harness.h"
 #include "pg/conninfo.h"
 #include "pg/local_cluster.h"
@@ -31,68 +32,13 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-std::string ServerOwnedDir(const std::string& name) {
-  std::string dir = TempPath(name);
-  stdfs::create_directories(dir);
-  ::chmod(dir.c_str(), 0700);
-  if (IsRoot()) {
-    auto pg = LookupUser("postgres");
-    if (pg.ok()) {
-      EXPECT_EQ(::chown(dir.c_str(), pg->uid, pg->gid), 0);
-    }
-  }
-  return dir;
-}
-
 const std::string& Repo() {
   static const std::string repo = ServerOwnedDir("physical-repo");
   return repo;
 }
 
-pg::Connection MustConnect(const std::string& conninfo) {
-  auto c = pg::Connection::Connect(conninfo);
-  if (!c.ok()) {
-    ADD_FAILURE() << c.status().ToString();
-    std::abort();
-  }
-  return std::move(c).value();
-}
-
-std::string Value(pg::Connection& c, const std::string& sql) {
-  auto v = c.QueryValue(sql);
-  return v.ok() ? *v : "ERROR: " + v.status().message();
-}
-
-// Waits until pg_stat_archiver has archived the segment holding the current insert
-// position (after switching away from it).
-void SwitchAndWaitArchived(pg::Connection& c) {
-  std::string name = Value(c, "SELECT pg_walfile_name(pg_current_wal_lsn())");
-  ASSERT_TRUE(c.Exec("SELECT pg_switch_wal()").ok());
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::string last = Value(c, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
-    if (!last.empty() && last.substr(0, 24) >= name) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  FAIL() << "segment " << name << " was not archived; archiver: "
-         << Value(c, "SELECT failed_count || ' failures, last ' || coalesce(last_failed_wal, '') FROM pg_stat_archiver");
-}
-
 pg::LocalCluster& Source() {
-  static std::unique_ptr<pg::LocalCluster> cluster = [] {
-    std::string archive = "'" + BinaryPath() + "' wal-push %p --repo '" + Repo() + "'";
-    auto c = pg::LocalCluster::Open({.dir = TempPath("physical-src"),
-                                     .settings = {"archive_mode=on", "wal_level=replica", "archive_command=" + archive}});
-    EXPECT_TRUE(c.ok()) << c.status().ToString();
-    Status s = (*c)->Init();
-    if (s.ok()) s = (*c)->Start();
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    // The first archived segment creates the repository as the server's user, who must
-    // be able to write into it later.
-    auto conn = MustConnect((*c)->ConnInfo());
-    SwitchAndWaitArchived(conn);
-    return std::move(c).value();
-  }();
+  static std::unique_ptr<pg::LocalCluster> cluster = StartArchivingCluster("physical-src", Repo());
   return *cluster;
 }
 
@@ -118,67 +64,8 @@ std::string ExampleDb(const std::string& prefix, int positions) {
   return db;
 }
 
-// Per table "rows:md5"; unlogged tables are listed separately by the caller.
-std::map<std::string, std::string> Fingerprints(const std::string& conninfo) {
-  std::map<std::string, std::string> out;
-  auto conn = MustConnect(conninfo);
-  auto tables = conn.Query(
-      "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-      "WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p' AND n.nspname NOT IN ('pg_catalog', "
-      "'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1");
-  EXPECT_TRUE(tables.ok()) << tables.status().ToString();
-  if (!tables.ok()) return out;
-  for (int i = 0; i < tables->rows(); ++i) {
-    std::string t = tables->GetString(i, 0);
-    out[t] = Value(conn, "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') FROM " +
-                             t + " t");
-  }
-  out["<large objects>"] =
-      Value(conn, "SELECT coalesce(string_agg(oid::text || ':' || md5(lo_get(oid)), ',' ORDER BY oid), '') "
-                  "FROM pg_largeobject_metadata");
-  return out;
-}
-
-std::string PasswordOf(const pg::LocalCluster& c) {
-  auto parsed = pg::ParseConninfo(c.ConnInfo());
-  return parsed.ok() ? (*parsed)["password"] : "";
-}
-
 // The restored server: same roles and password as the source, on its own port.
-std::string RestoredConninfo(int port, const std::string& db) {
-  return pg::BuildConninfo({{"host", "127.0.0.1"}, {"port", std::to_string(port)}, {"user", "postgres"},
-                            {"password", PasswordOf(Source())}, {"dbname", db}});
-}
-
-// pgkeeper as the server's user, as a backup runs beside archive_command in production
-// (the repository is that user's: archive_command writes into it).
-CliResult RunCliAsServerUser(const std::vector<std::string>& args) {
-  ProcessOptions po;
-  po.argv = {BinaryPath()};
-  po.argv.insert(po.argv.end(), args.begin(), args.end());
-  po.unset_env = {"DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGKEEPER_ENCRYPTION_KEY"};
-  po.env["NO_COLOR"] = "1";
-  po.cwd = "/";
-  po.capture = true;
-  if (IsRoot()) {
-    auto pg = LookupUser("postgres");
-    if (pg.ok()) po.run_as = *pg;
-  }
-  static int n = 0;
-  po.stderr_file = TempPath("physical-stderr." + std::to_string(n++));
-  CliResult r;
-  auto p = Process::Spawn(po);
-  if (!p.ok()) {
-    ADD_FAILURE() << p.status().ToString();
-    return r;
-  }
-  r.out = p->ReadAllOutput();
-  r.exit_code = p->Wait();
-  auto e = fs::ReadFile(po.stderr_file);
-  if (e.ok()) r.err = *e;
-  ::unlink(po.stderr_file.c_str());
-  return r;
-}
+std::string RestoredConninfo(int port, const std::string& db) { return pgk::test::RestoredConninfo(Source(), port, db); }
 
 CliResult Backup(const std::vector<std::string>& extra = {}) {
   std::vector<std::string> args = {"backup", "--type", "physical", "--db", Source().ConnInfo(), "--repo", Repo(), "--json"};
@@ -192,15 +79,6 @@ struct Restored {
   pid_t pid = 0;
   nlohmann::json report;
 };
-
-void StopServer(pid_t pid) {
-  if (pid <= 0) return;
-  ::kill(pid, SIGINT);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (::kill(pid, 0) == 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-}
 
 // restore --pgdata <new dir> --start with `extra` arguments; fails the test on error.
 Restored RestoreAndStart(const std::string& name, const std::vector<std::string>& extra = {}) {
@@ -220,23 +98,11 @@ Restored RestoreAndStart(const std::string& name, const std::vector<std::string>
   return r;
 }
 
-ProcessResult RunAsServerUser(std::vector<std::string> argv, const std::map<std::string, std::string>& env = {}) {
-  ProcessOptions po{.argv = std::move(argv), .env = env, .capture = true};
-  po.cwd = "/";
-  if (IsRoot()) {
-    auto pg = LookupUser("postgres");
-    if (pg.ok()) po.run_as = *pg;
-  }
-  auto r = RunProcess(po);
-  EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return r.ok() ? *r : ProcessResult{-1, r.status().ToString()};
-}
-
 }  // namespace
 
 TEST(Physical, FullBackupRestoresToAnIdenticalHealthyCluster) {
   std::string db = ExampleDb("phys_full", 300);
-  auto expected = Fingerprints(Source().ConnInfo(db));
+  auto expected = PermanentTableFingerprints(Source().ConnInfo(db));
   auto b = Backup({"--mode", "full", "--jobs", "3"});
   ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
   auto j = b.Json();
@@ -268,10 +134,10 @@ TEST(Physical, FullBackupRestoresToAnIdenticalHealthyCluster) {
   auto r = RestoreAndStart("phys_full_restored");
   ASSERT_GT(r.pid, 0) << r.report.dump();
   EXPECT_TRUE(r.report["started"]["promoted"].get<bool>());
-  EXPECT_EQ(Fingerprints(RestoredConninfo(r.port, db)), expected);
+  EXPECT_EQ(PermanentTableFingerprints(RestoredConninfo(r.port, db)), expected);
   // Unlogged tables come back empty, as after a crash.
   auto restored = MustConnect(RestoredConninfo(r.port, db));
-  EXPECT_EQ(Value(restored, "SELECT count(*) FROM scratch"), "0");
+  EXPECT_EQ(ValueOf(restored, "SELECT count(*) FROM scratch"), "0");
   auto amcheck = RunProcess({.argv = {Source().binaries().Path("pg_amcheck"), "--install-missing", "--heapallindexed",
                                       "-h", "127.0.0.1", "-p", std::to_string(r.port), "-U", "postgres", "-d", db},
                              .env = {{"PGPASSWORD", PasswordOf(Source())}},
@@ -308,7 +174,7 @@ TEST(Physical, IncrementalAndDifferentialReferenceUnchangedFiles) {
   auto diff = Backup({"--mode", "diff"});
   ASSERT_EQ(diff.exit_code, 0) << diff.out << diff.err;
   EXPECT_EQ(diff.Json()["reference"], full_id);
-  auto expected = Fingerprints(Source().ConnInfo(db));
+  auto expected = PermanentTableFingerprints(Source().ConnInfo(db));
 
   // verify reads the referenced files from the backups that store them.
   auto verified = RunCli({"verify", diff.Json()["id"], "--repo", Repo()});
@@ -317,7 +183,7 @@ TEST(Physical, IncrementalAndDifferentialReferenceUnchangedFiles) {
   auto r = RestoreAndStart("phys_incr_restored", {"--immediate"});
   ASSERT_GT(r.pid, 0);
   EXPECT_EQ(r.report["backup"], diff.Json()["id"]);
-  EXPECT_EQ(Fingerprints(RestoredConninfo(r.port, db)), expected);
+  EXPECT_EQ(PermanentTableFingerprints(RestoredConninfo(r.port, db)), expected);
   StopServer(r.pid);
 
   // --delta on the directory the server just ran in: unchanged files are kept, the
@@ -328,7 +194,7 @@ TEST(Physical, IncrementalAndDifferentialReferenceUnchangedFiles) {
   auto aj = again.Json();
   EXPECT_GT(aj["files_kept"].get<int>(), 100) << aj.dump();
   EXPECT_GT(aj["files_removed"].get<int>(), 0) << aj.dump();
-  EXPECT_EQ(Fingerprints(RestoredConninfo(r.port, db)), expected);
+  EXPECT_EQ(PermanentTableFingerprints(RestoredConninfo(r.port, db)), expected);
   StopServer(aj["started"]["pid"].get<pid_t>());
   stdfs::remove_all(r.pgdata);
 }
@@ -345,10 +211,10 @@ TEST(Physical, PointInTimeRestoreHoldsExactlyTheCommittedTransactions) {
   std::string xid3, lsn2;
   for (int i = 1; i <= 5; ++i) {
     ASSERT_TRUE(conn.Exec("BEGIN").ok());
-    if (i == 3) xid3 = Value(conn, "SELECT txid_current()");
+    if (i == 3) xid3 = ValueOf(conn, "SELECT txid_current()");
     ASSERT_TRUE(conn.Exec("INSERT INTO events (id) VALUES (" + std::to_string(i) + "); COMMIT").ok());
-    after_commit.push_back(Value(conn, "SELECT clock_timestamp()"));
-    if (i == 2) lsn2 = Value(conn, "SELECT pg_current_wal_lsn()");
+    after_commit.push_back(ValueOf(conn, "SELECT clock_timestamp()"));
+    if (i == 2) lsn2 = ValueOf(conn, "SELECT pg_current_wal_lsn()");
     if (i == 3) {
       ASSERT_TRUE(conn.Exec("SELECT pg_create_restore_point('after-3')").ok());
     }
@@ -360,7 +226,7 @@ TEST(Physical, PointInTimeRestoreHoldsExactlyTheCommittedTransactions) {
     auto r = RestoreAndStart(name, target);
     if (r.pid <= 0) return std::string("restore failed");
     auto restored = MustConnect(RestoredConninfo(r.port, db));
-    std::string ids = Value(restored, "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM events");
+    std::string ids = ValueOf(restored, "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM events");
     StopServer(r.pid);
     stdfs::remove_all(r.pgdata);
     return ids;
@@ -407,7 +273,7 @@ TEST(Physical, CorruptPageIsReportedByFileAndBlock) {
                   .ok());
   ASSERT_TRUE(conn.Exec("VACUUM FREEZE victim").ok());
   ASSERT_TRUE(conn.Exec("CHECKPOINT").ok());
-  std::string rel = Value(conn, "SELECT pg_relation_filepath('victim')");
+  std::string rel = ValueOf(conn, "SELECT pg_relation_filepath('victim')");
   std::string path = Source().data_dir().string() + "/" + rel;
   {
     // Damage block 1 in the middle of its tuples, leaving the header (and its LSN) alone.
