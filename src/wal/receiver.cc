@@ -222,7 +222,23 @@ Status Receiver::Session(bool* streamed) {
   PGK_RETURN_IF_ERROR(EnsureHistory(conn, id.timeline));
   PGK_ASSIGN_OR_RETURN(StartPoint start, Start(id, slot));
   for (;;) {
-    PGK_RETURN_IF_ERROR(conn.StartStream(o_.slot, start.lsn, start.timeline));
+    Status started = conn.StartStream(o_.slot, start.lsn, start.timeline);
+    if (started.code() == Code::kNotFound && (start.source == "spool" || start.source == "archive")) {
+      // What follows the archive is gone from the server (the slot was dropped and made
+      // again, or lost past max_slot_wal_keep_size). Waiting cannot bring it back, and
+      // every minute spent waiting is WAL the server removes too: say so loudly, and
+      // continue from what the server has.
+      StartInputs in{.segment_size = segment_size_, .server_timeline = id.timeline, .server_lsn = id.flush_lsn};
+      in.slot_restart_lsn = slot.restart_lsn;
+      in.slot_restart_timeline = slot.restart_timeline;
+      StartPoint from = ChooseStart(in);
+      log::Error("{}; the archive has a gap from {} to {}: take a new physical backup, point-in-time recovery "
+                 "cannot cross it",
+                 started.message(), FormatLsn(start.lsn), FormatLsn(from.lsn));
+      start = from;
+      started = conn.StartStream(o_.slot, start.lsn, start.timeline);
+    }
+    PGK_RETURN_IF_ERROR(started);
     *streamed = true;
     log::Info("streaming from {} on timeline {} ({}) as {}{}", FormatLsn(start.lsn), start.timeline, start.source,
               o_.application_name, o_.synchronous ? ", synchronous" : "");

@@ -18,6 +18,7 @@ namespace {
 constexpr char kObjectInUse[] = "55006";      // the slot is active for another walsender
 constexpr char kDuplicateObject[] = "42710";  // CREATE of a slot that exists
 constexpr char kUndefinedObject[] = "42704";  // DROP of a slot that does not exist
+constexpr char kUndefinedFile[] = "58P01";    // START_REPLICATION of WAL the server has removed
 
 uint64_t ToU64(std::string_view s) { return std::strtoull(std::string(s).c_str(), nullptr, 10); }
 
@@ -120,6 +121,9 @@ Status ReplicationConnection::StartStream(const std::string& slot, uint64_t lsn,
   if (conn_.last_error().sqlstate == kObjectInUse) {
     return Status::Refused("replication slot " + slot + " is in use by another receiver: " + conn_.last_error().message,
                            "run one wal-receive per slot (or pass another --slot)");
+  }
+  if (conn_.last_error().sqlstate == kUndefinedFile) {
+    return Status::NotFound("the server no longer has the WAL at " + FormatLsn(lsn) + ": " + conn_.last_error().message);
   }
   return r.status().WithContext("starting replication at " + FormatLsn(lsn) + " on timeline " +
                                 std::to_string(timeline));

@@ -53,7 +53,8 @@ class ReplicationConnection {
   Result<std::pair<std::string, std::string>> TimelineHistory(uint32_t timeline);
 
   // START_REPLICATION [SLOT s] PHYSICAL lsn TIMELINE tli; the connection is then in
-  // CopyBoth mode until EndStream.
+  // CopyBoth mode until EndStream. NotFound when the server has removed that WAL;
+  // Refused when another walsender holds the slot.
   Status StartStream(const std::string& slot, uint64_t lsn, uint32_t timeline);
   // The next message of the stream. Returns:
   //   a message (non-empty)            -> `*message` holds it
