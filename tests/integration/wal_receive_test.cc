@@ -8,6 +8,7 @@
 // as root (the test's user); the server needs no access to the spool or the repository.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -18,6 +19,7 @@
 #include <thread>
 
 #include "common/hash.h"
+#include "common/process.h"
 #include "harness/harness.h"
 #include "pg/conninfo.h"
 #include "pg/local_cluster.h"
@@ -314,6 +316,109 @@ TEST(WalReceive, NoLoopExitsWhenTheServerIsUnreachable) {
                    "--repo", TempPath("repo-unreachable"), "--spool", TempPath("spool-unreachable"), "--no-loop"});
   EXPECT_EQ(r.exit_code, 3) << r.All();
   EXPECT_NE(r.err.find("not listening"), std::string::npos) << r.err;
+}
+
+// A standby of the test cluster, made with pg_basebackup and run as the server's user;
+// the receiver streams from it (cascading), then it is promoted.
+struct Standby {
+  std::string dir, pgdata;
+  int port = 0;
+  std::unique_ptr<Process> server;
+  ~Standby() {
+    if (server) {
+      server->Signal(SIGINT);
+      server->Wait();
+    }
+  }
+};
+
+std::string PasswordOf(const pg::LocalCluster& c) {
+  auto s = pg::ParseConninfo(c.ConnInfo());
+  return s.ok() ? (*s)["password"] : "";
+}
+
+std::optional<UserInfo> ServerUser() {
+  if (!IsRoot()) return std::nullopt;
+  auto u = LookupUser("postgres");
+  return u.ok() ? std::optional<UserInfo>(*u) : std::nullopt;
+}
+
+TEST(WalReceive, FollowsATimelineSwitchAndArchivesTheHistory) {
+  auto c = Connect();
+  Standby sb;
+  sb.dir = TempPath("standby");
+  stdfs::create_directories(sb.dir);
+  ::chmod(sb.dir.c_str(), 0700);
+  if (auto u = ServerUser()) {
+    ASSERT_EQ(::chown(sb.dir.c_str(), u->uid, u->gid), 0);
+  }
+  sb.pgdata = sb.dir + "/data";
+  auto port = pg::FindFreePort();
+  ASSERT_TRUE(port.ok());
+  sb.port = *port;
+  std::map<std::string, std::string> pw = {{"PGPASSWORD", PasswordOf(RecvCluster())}};
+  ProcessOptions bb{.argv = {RecvCluster().binaries().Path("pg_basebackup"), "-h", "127.0.0.1", "-p",
+                             std::to_string(RecvCluster().port()), "-U", "postgres", "-D", sb.pgdata, "-R", "-X",
+                             "stream", "-c", "fast"},
+                    .env = pw,
+                    .capture = true};
+  bb.cwd = "/";
+  bb.run_as = ServerUser();
+  auto made = RunProcess(bb);
+  ASSERT_TRUE(made.ok() && made->exit_code == 0) << (made.ok() ? made->output : made.status().ToString());
+  ProcessOptions run{.argv = {RecvCluster().binaries().Path("postgres"), "-D", sb.pgdata, "-p", std::to_string(sb.port),
+                              "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
+                              "-c", "archive_mode=off"},
+                     .env = pw};
+  run.cwd = "/";
+  run.run_as = ServerUser();
+  run.output_file = sb.dir + "/log";
+  run.parent_death_signal = SIGINT;
+  auto server = Process::Spawn(run);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  sb.server = std::make_unique<Process>(std::move(server).value());
+  std::string standby_conninfo = "host=127.0.0.1 port=" + std::to_string(sb.port) +
+                                 " user=postgres dbname=postgres password=" + PasswordOf(RecvCluster());
+  std::optional<pg::Connection> s;
+  ASSERT_TRUE(WaitFor([&] {
+    auto conn = pg::Connection::Connect(standby_conninfo);
+    if (conn.ok()) s.emplace(std::move(conn).value());
+    return s.has_value();
+  }, 60)) << ReadBytes(sb.dir + "/log");
+  ASSERT_EQ(Value(*s, "SELECT pg_is_in_recovery()"), "t");
+
+  std::string repo = TempPath("repo-timeline"), spool = TempPath("spool-timeline");
+  auto env = pw;
+  BackgroundCli cli = StartCli({"wal-receive", "--db", "postgresql://postgres@127.0.0.1:" + std::to_string(sb.port) +
+                                                         "/postgres",
+                                "--repo", repo, "--spool", spool, "--slot", "recv_timeline", "--application-name",
+                                "pgkeeper_timeline", "--status-interval", "1"},
+                               env);
+  ASSERT_TRUE(WaitFor([&] {
+    return Value(*s, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'pgkeeper_timeline'") == "1";
+  })) << ReadBytes(cli.err_file);
+  // Timeline 1, through the standby.
+  std::string on_tl1 = SwitchSegment(c);
+  ASSERT_TRUE(WaitFor([&] { return Stored(repo).count(on_tl1) == 1; })) << ReadBytes(cli.err_file);
+  // Promotion: the standby's walsender ends timeline 1; the receiver follows timeline 2.
+  ASSERT_EQ(Value(*s, "SELECT pg_promote()"), "t");
+  ASSERT_TRUE(WaitFor([&] { return Value(*s, "SELECT pg_is_in_recovery()") == "f"; }));
+  std::string on_tl2 = SwitchSegment(*s);
+  ASSERT_EQ(on_tl2.substr(0, 8), "00000002");
+  ASSERT_TRUE(WaitFor([&] { return Stored(repo).count(on_tl2) == 1; })) << ReadBytes(cli.err_file);
+  EXPECT_EQ(Stored(repo).count("00000002.history"), 1u);
+  auto h = RunCli({"wal-fetch", "00000002.history", TempPath("tl2.history"), "--repo", repo});
+  ASSERT_EQ(h.exit_code, 0) << h.All();
+  EXPECT_EQ(ReadBytes(TempPath("tl2.history")), ReadBytes(sb.pgdata + "/pg_wal/00000002.history"));
+  // The new timeline's segments are byte-identical too.
+  std::string dest = TempPath("tl2-" + on_tl2);
+  auto f = RunCli({"wal-fetch", on_tl2, dest, "--repo", repo});
+  ASSERT_EQ(f.exit_code, 0) << f.All();
+  EXPECT_EQ(Sha256Hex(ReadBytes(dest)), Sha256Hex(ReadBytes(sb.pgdata + "/pg_wal/" + on_tl2)));
+  cli.process->Signal(SIGTERM);
+  auto res = cli.Wait();
+  EXPECT_EQ(res.exit_code, 0) << res.All();
+  EXPECT_NE(res.err.find("following timeline 2"), std::string::npos) << res.err;
 }
 
 }  // namespace pgk::test
