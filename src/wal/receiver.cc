@@ -107,7 +107,10 @@ Status Receiver::Run() {
     ever_streamed = ever_streamed || streamed;
     bool retry = Retryable(s) || (SlotBusy(s) && (ever_streamed || Clock::now() - started_ < kSlotBusyGrace));
     if (!retry || !o_.loop) return s;
-    if (streamed) backoff_s = 1;
+    if (streamed) {  // a new outage: start the backoff over and log its first failure
+      backoff_s = 1;
+      last_logged.clear();
+    }
     if (s.message() != last_logged && !(SlotBusy(s) && !ever_streamed)) {
       log::Warn("{}; reconnecting (retrying every {} s at most)", s.message(), 30);
       last_logged = s.message();
