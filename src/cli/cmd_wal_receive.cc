@@ -94,8 +94,8 @@ int Run(Context& ctx, const ReceiveArgs& a) {
   // without touching the server or its slot.
   auto spool_dir = wal::ReceiveSpool::Open(spool, (*repository)->Url());
   if (!spool_dir.ok()) return ctx.Fail(spool_dir.status());
-  log::Info("wal-receive: {} -> {} (spool {}, slot {})", pg::DisplayConninfo(o.conninfo), (*repository)->Url(),
-            spool, slot);
+  log::Info("wal-receive: {} -> {} (spool {}, slot {})", pg::DisplayConninfo(o.conninfo), (*repository)->Url(), spool,
+            slot);
 
   // SIGTERM/SIGINT end a receiver normally: the hook (on the signal thread) waits for the
   // loop to fsync the partial segment and send its last status, then lets the process
@@ -111,8 +111,10 @@ int Run(Context& ctx, const ReceiveArgs& a) {
   o.stop_requested = [] { return Interrupted(); };
   Status s = wal::Receive(**repository, **spool_dir, o);
   if (Interrupted()) {
-    if (!s.ok()) log::Error("{}", s.ToString());
-    else log::Info("wal-receive stopped; the partial segment is synced in the spool");
+    if (!s.ok())
+      log::Error("{}", s.ToString());
+    else
+      log::Info("wal-receive stopped; the partial segment is synced in the spool");
     done->store(s.ok() ? 0 : s.exit_code());
     return s.ok() ? 0 : s.exit_code();
   }

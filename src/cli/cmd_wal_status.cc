@@ -97,21 +97,26 @@ void ReceiverReport(Context& ctx, pg::Connection& conn, const StatusArgs& a, nlo
   auto lsn = [](const std::optional<uint64_t>& v) {
     return v ? nlohmann::json(wal::FormatLsn(*v)) : nlohmann::json(nullptr);
   };
-  (*doc)["receiver"] = {{"slot", r.slot},         {"active", r.active},
-                        {"wal_status", r.wal_status}, {"restart_lsn", lsn(r.restart_lsn)},
-                        {"retained_bytes", opt(r.retained_bytes)}, {"application_name", r.application_name},
-                        {"state", r.state},       {"sync_state", r.sync_state},
-                        {"flush_lsn", lsn(r.flush_lsn)}, {"lag_bytes", opt(r.flush_lag_bytes)}};
+  (*doc)["receiver"] = {{"slot", r.slot},
+                        {"active", r.active},
+                        {"wal_status", r.wal_status},
+                        {"restart_lsn", lsn(r.restart_lsn)},
+                        {"retained_bytes", opt(r.retained_bytes)},
+                        {"application_name", r.application_name},
+                        {"state", r.state},
+                        {"sync_state", r.sync_state},
+                        {"flush_lsn", lsn(r.flush_lsn)},
+                        {"lag_bytes", opt(r.flush_lag_bytes)}};
   const Output& out = ctx.out;
   std::string line = "slot " + r.slot + ": ";
   if (r.active) {
-    line += (r.state.empty() ? std::string("connected") : r.state) + " (" + r.sync_state + ") as " +
-            r.application_name;
+    line += (r.state.empty() ? std::string("connected") : r.state) + " (" + r.sync_state + ") as " + r.application_name;
     if (r.flush_lsn) line += ", flushed " + wal::FormatLsn(*r.flush_lsn);
     if (r.flush_lag_bytes) line += ", lag " + FormatBytes(static_cast<int64_t>(*r.flush_lag_bytes));
   } else {
     line += out.Red("not connected");
-    if (r.retained_bytes) line += ", the server keeps " + FormatBytes(static_cast<int64_t>(*r.retained_bytes)) + " of WAL for it";
+    if (r.retained_bytes)
+      line += ", the server keeps " + FormatBytes(static_cast<int64_t>(*r.retained_bytes)) + " of WAL for it";
     problems->push_back("wal-receive is not connected to slot " + r.slot +
                         " (start it, or drop the slot with `pgkeeper wal-receive --drop-slot` if it is retired)");
   }

@@ -37,9 +37,8 @@ Result<Message> ParseMessage(std::string_view b) {
       if (b.size() < kKeepaliveSize) {
         return Status::Malformed("truncated keepalive message (" + std::to_string(b.size()) + " bytes)");
       }
-      return Message(Keepalive{.server_end = Get64(b, 1),
-                               .send_time_us = static_cast<int64_t>(Get64(b, 9)),
-                               .reply_requested = b[17] != 0});
+      return Message(Keepalive{
+          .server_end = Get64(b, 1), .send_time_us = static_cast<int64_t>(Get64(b, 9)), .reply_requested = b[17] != 0});
     }
     default:
       break;

@@ -50,9 +50,9 @@ class SpoolPusher {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;      // REQUIRES: mu_
-  bool pending_ = true;    // REQUIRES: mu_; ready/ may hold files
-  Status fatal_;           // REQUIRES: mu_
+  bool stop_ = false;       // REQUIRES: mu_
+  bool pending_ = true;     // REQUIRES: mu_; ready/ may hold files
+  Status fatal_;            // REQUIRES: mu_
   std::string last_error_;  // only the pusher thread: each failure is logged once, not per retry
   std::thread thread_;
 };

@@ -152,7 +152,8 @@ Status PartialSegment::MoveToReady(const std::string& name) {
 Status PartialSegment::Complete() { return MoveToReady(segment_.name); }
 
 Status PartialSegment::EndOfTimeline() {
-  if (::ftruncate(fd_, static_cast<off_t>(segment_size_)) != 0) return Errno("cannot extend", spool_.PartialPath(segment_));
+  if (::ftruncate(fd_, static_cast<off_t>(segment_size_)) != 0)
+    return Errno("cannot extend", spool_.PartialPath(segment_));
   return MoveToReady(segment_.name + kPartialSuffix);
 }
 

@@ -9,7 +9,9 @@ StartPoint ChooseStart(const StartInputs& in) {
   const uint64_t seg = in.segment_size;
   auto boundary = [&](uint64_t lsn) { return SegmentStartLsn(SegmentOf(lsn, seg), seg); };
   std::vector<StartPoint> found;
-  auto usable = [&](uint32_t tli, uint64_t lsn) { return tli != 0 && tli <= in.server_timeline && lsn <= in.server_lsn; };
+  auto usable = [&](uint32_t tli, uint64_t lsn) {
+    return tli != 0 && tli <= in.server_timeline && lsn <= in.server_lsn;
+  };
   if (in.spool_partial) {
     StartPoint p{in.spool_partial->timeline, SegmentStartLsn(in.spool_partial->segno, seg), "spool"};
     if (usable(p.timeline, p.lsn)) found.push_back(p);

@@ -174,8 +174,8 @@ Result<StartPoint> Receiver::Start(const SystemIdentity& id, const SlotInfo& slo
   }
   for (const auto& f : done) {
     if (f.kind != WalFileKind::kSegment || f.timeline > id.timeline) continue;
-    if (!in.archive_newest || std::tie(f.timeline, f.segno) > std::tie(in.archive_newest->timeline,
-                                                                       in.archive_newest->segno)) {
+    if (!in.archive_newest ||
+        std::tie(f.timeline, f.segno) > std::tie(in.archive_newest->timeline, in.archive_newest->segno)) {
       in.archive_newest = f;
     }
   }
@@ -205,8 +205,8 @@ Status Receiver::EnsureHistory(ReplicationConnection& conn, uint32_t timeline) {
 }
 
 Status Receiver::Session(bool* streamed) {
-  PGK_ASSIGN_OR_RETURN(auto conn, ReplicationConnection::Connect(o_.conninfo, o_.application_name,
-                                                                 o_.connect_timeout_s));
+  PGK_ASSIGN_OR_RETURN(auto conn,
+                       ReplicationConnection::Connect(o_.conninfo, o_.application_name, o_.connect_timeout_s));
   PGK_ASSIGN_OR_RETURN(SystemIdentity id, conn.IdentifySystem());
   PGK_ASSIGN_OR_RETURN(segment_size_, conn.SegmentSize());
   if (system_identifier_ != 0 && system_identifier_ != id.system_identifier) {
@@ -235,9 +235,10 @@ Status Receiver::Session(bool* streamed) {
       in.slot_restart_lsn = slot.restart_lsn;
       in.slot_restart_timeline = slot.restart_timeline;
       StartPoint from = ChooseStart(in);
-      log::Error("{}; the archive has a gap from {} to {}: take a new physical backup, point-in-time recovery "
-                 "cannot cross it",
-                 started.message(), FormatLsn(start.lsn), FormatLsn(from.lsn));
+      log::Error(
+          "{}; the archive has a gap from {} to {}: take a new physical backup, point-in-time recovery "
+          "cannot cross it",
+          started.message(), FormatLsn(start.lsn), FormatLsn(from.lsn));
       start = from;
       started = conn.StartStream(o_.slot, start.lsn, start.timeline);
     }

@@ -3,7 +3,6 @@
 #include <poll.h>
 
 #include <cerrno>
-
 #include <chrono>
 #include <cstdlib>
 
@@ -35,9 +34,8 @@ Status ValidateSlotName(const std::string& slot) {
 Result<ReplicationConnection> ReplicationConnection::Connect(const std::string& conninfo,
                                                              const std::string& application_name,
                                                              int connect_timeout_s) {
-  pg::ConnectOptions o{.application_name = application_name,
-                       .connect_timeout_s = connect_timeout_s,
-                       .replication = "true"};
+  pg::ConnectOptions o{
+      .application_name = application_name, .connect_timeout_s = connect_timeout_s, .replication = "true"};
   PGK_ASSIGN_OR_RETURN(pg::Connection conn, pg::Connection::Connect(conninfo, o));
   return ReplicationConnection(std::move(conn));
 }
@@ -58,9 +56,12 @@ Result<uint64_t> ReplicationConnection::SegmentSize() {
   // "16MB", "1GB": the server's own unit formatting.
   std::string v = r.GetString(0, 0);
   uint64_t n = std::strtoull(v.c_str(), nullptr, 10);
-  if (v.ends_with("GB")) n <<= 30;
-  else if (v.ends_with("MB")) n <<= 20;
-  else if (v.ends_with("kB")) n <<= 10;
+  if (v.ends_with("GB"))
+    n <<= 30;
+  else if (v.ends_with("MB"))
+    n <<= 20;
+  else if (v.ends_with("kB"))
+    n <<= 10;
   if (!ValidSegmentSize(n)) return Status::Query("the server reports an invalid wal_segment_size '" + v + "'");
   return n;
 }
@@ -100,7 +101,8 @@ Status ReplicationConnection::DropSlot(const std::string& slot) {
     return Status::NotFound("replication slot " + slot + " does not exist");
   }
   if (conn_.last_error().sqlstate == kObjectInUse) {
-    return Status::Refused("replication slot " + slot + " is in use", "stop the wal-receive that streams from it first");
+    return Status::Refused("replication slot " + slot + " is in use",
+                           "stop the wal-receive that streams from it first");
   }
   return r.status().WithContext("dropping replication slot " + slot);
 }
@@ -123,7 +125,8 @@ Status ReplicationConnection::StartStream(const std::string& slot, uint64_t lsn,
                            "run one wal-receive per slot (or pass another --slot)");
   }
   if (conn_.last_error().sqlstate == kUndefinedFile) {
-    return Status::NotFound("the server no longer has the WAL at " + FormatLsn(lsn) + ": " + conn_.last_error().message);
+    return Status::NotFound("the server no longer has the WAL at " + FormatLsn(lsn) + ": " +
+                            conn_.last_error().message);
   }
   return r.status().WithContext("starting replication at " + FormatLsn(lsn) + " on timeline " +
                                 std::to_string(timeline));
@@ -201,8 +204,10 @@ Result<StreamEnd> ReplicationConnection::EndStream(bool we_stop) {
       end.timeline_ended = true;
       end.next_timeline = static_cast<uint32_t>(std::strtoul(PQgetvalue(res, 0, 0), nullptr, 10));
       auto lsn = ParseLsn(PQgetvalue(res, 0, 1));
-      if (!lsn.ok()) error = lsn.status();
-      else end.next_start = *lsn;
+      if (!lsn.ok())
+        error = lsn.status();
+      else
+        end.next_start = *lsn;
     } else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && error.ok()) {
       std::string msg = PQresultErrorMessage(res);
       while (!msg.empty() && msg.back() == '\n') msg.pop_back();

@@ -35,8 +35,9 @@ using Clock = std::chrono::steady_clock;
 
 pg::LocalCluster& RecvCluster() {
   static std::unique_ptr<pg::LocalCluster> cluster = [] {
-    auto c = pg::LocalCluster::Open(
-        {.dir = TempPath("recvcluster"), .settings = {"wal_level=replica", "max_wal_senders=10", "max_replication_slots=10"}});
+    auto c =
+        pg::LocalCluster::Open({.dir = TempPath("recvcluster"),
+                                .settings = {"wal_level=replica", "max_wal_senders=10", "max_replication_slots=10"}});
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     Status s = (*c)->Init();
     if (s.ok()) s = (*c)->Start();
@@ -71,7 +72,8 @@ std::set<std::string> Stored(const std::string& repo) {
   std::error_code ec;
   for (const auto& e : stdfs::recursive_directory_iterator(repo + "/wal", ec)) {
     std::string n = e.path().filename().string();
-    if (e.is_regular_file() && n != "archive.json" && n.find('-') != std::string::npos) out.insert(n.substr(0, n.find('-')));
+    if (e.is_regular_file() && n != "archive.json" && n.find('-') != std::string::npos)
+      out.insert(n.substr(0, n.find('-')));
   }
   return out;
 }
@@ -102,8 +104,9 @@ struct Receiver {
     return r;
   }
   BackgroundCli Run(const std::vector<std::string>& extra) const {
-    std::vector<std::string> args = {"wal-receive", "--db",   RecvCluster().Url(), "--repo", repo, "--spool", spool,
-                                     "--slot",      slot,     "--application-name", app, "--status-interval", "1"};
+    std::vector<std::string> args = {
+        "wal-receive",        "--db", RecvCluster().Url(), "--repo", repo, "--spool", spool, "--slot", slot,
+        "--application-name", app,    "--status-interval", "1"};
     args.insert(args.end(), extra.begin(), extra.end());
     return StartCli(args, Env());
   }
@@ -120,7 +123,12 @@ struct Receiver {
     return cli.Wait();
   }
   void DropSlot(pg::Connection& c) const {
-    WaitFor([&] { return Value(c, "SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = '" + slot + "'") == "0"; }, 10);
+    WaitFor(
+        [&] {
+          return Value(c, "SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = '" + slot + "'") ==
+                 "0";
+        },
+        10);
     (void)c.Exec("SELECT pg_drop_replication_slot('" + slot + "')");
   }
   // The spool's unfinished segments.
@@ -145,8 +153,8 @@ TEST(WalReceive, StreamedSegmentsFetchBackByteIdentical) {
   ASSERT_TRUE(settings.ok());
   std::string password = (*settings)["password"];
   ASSERT_FALSE(password.empty());
-  std::string url = "postgresql://postgres:" + password + "@127.0.0.1:" + std::to_string(RecvCluster().port()) +
-                    "/postgres";
+  std::string url =
+      "postgresql://postgres:" + password + "@127.0.0.1:" + std::to_string(RecvCluster().port()) + "/postgres";
   Receiver r{"recv_basic", "pgkeeper_basic", TempPath("spool-basic"), TempPath("repo-basic"), {}};
   r.cli = StartCli({"wal-receive", "--db", url, "--repo", r.repo, "--spool", r.spool, "--slot", r.slot,
                     "--application-name", r.app, "--status-interval", "1"});
@@ -183,9 +191,8 @@ TEST(WalReceive, StreamedSegmentsFetchBackByteIdentical) {
   EXPECT_EQ(res.All().find(password), std::string::npos) << "password leaked: " << res.All();
   EXPECT_NE(res.err.find("postgresql://postgres:***@"), std::string::npos) << res.err;
   // Stopped: wal status says nothing streams from the slot.
-  ASSERT_TRUE(WaitFor([&] {
-    return Value(c, "SELECT active FROM pg_replication_slots WHERE slot_name = '" + r.slot + "'") == "f";
-  }));
+  ASSERT_TRUE(WaitFor(
+      [&] { return Value(c, "SELECT active FROM pg_replication_slots WHERE slot_name = '" + r.slot + "'") == "f"; }));
   st = RunCli({"wal", "status", "--db", RecvCluster().Url(), "--slot", r.slot, "--json"}, Env());
   EXPECT_EQ(st.exit_code, 1) << st.All();
   EXPECT_FALSE(st.Json()["receiver"]["active"].get<bool>());
@@ -217,7 +224,9 @@ TEST(WalReceive, ResumesAfterKill9WithoutAGap) {
   // Every segment from the first one streamed to the last, none missing.
   auto stored = Stored(r.repo);
   ASSERT_TRUE(stored.count(first) && stored.count(while_down));
-  auto segno = [](const std::string& n) { return std::stoull(n.substr(8, 8), nullptr, 16) * 256 + std::stoull(n.substr(16), nullptr, 16); };
+  auto segno = [](const std::string& n) {
+    return std::stoull(n.substr(8, 8), nullptr, 16) * 256 + std::stoull(n.substr(16), nullptr, 16);
+  };
   uint64_t lo = segno(first), hi = segno(last);
   for (uint64_t s = lo; s <= hi; ++s) {
     // 16 MB segments: 256 per "log".
@@ -262,10 +271,12 @@ TEST(WalReceive, SynchronousHoldsCommitsUntilTheSpoolHasTheirWal) {
   // Without the receiver a commit waits (and is cancelled here after 2 s).
   PGconn* raw = c.raw();
   ASSERT_EQ(PQsendQuery(raw, ("INSERT INTO sync_t VALUES ('" + marker + "-after')").c_str()), 1);
-  bool completed = WaitFor([&] {
-    PQconsumeInput(raw);
-    return PQisBusy(raw) == 0;
-  }, 2);
+  bool completed = WaitFor(
+      [&] {
+        PQconsumeInput(raw);
+        return PQisBusy(raw) == 0;
+      },
+      2);
   EXPECT_FALSE(completed) << "a commit completed with the synchronous receiver stopped";
   c.Cancel();
   while (PGresult* res2 = PQgetResult(raw)) PQclear(res2);
@@ -366,10 +377,10 @@ TEST(WalReceive, FollowsATimelineSwitchAndArchivesTheHistory) {
   bb.run_as = ServerUser();
   auto made = RunProcess(bb);
   ASSERT_TRUE(made.ok() && made->exit_code == 0) << (made.ok() ? made->output : made.status().ToString());
-  ProcessOptions run{.argv = {RecvCluster().binaries().Path("postgres"), "-D", sb.pgdata, "-p", std::to_string(sb.port),
-                              "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
-                              "-c", "archive_mode=off"},
-                     .env = pw};
+  ProcessOptions run{
+      .argv = {RecvCluster().binaries().Path("postgres"), "-D", sb.pgdata, "-p", std::to_string(sb.port), "-c",
+               "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "archive_mode=off"},
+      .env = pw};
   run.cwd = "/";
   run.run_as = ServerUser();
   run.output_file = sb.dir + "/log";
@@ -380,20 +391,23 @@ TEST(WalReceive, FollowsATimelineSwitchAndArchivesTheHistory) {
   std::string standby_conninfo = "host=127.0.0.1 port=" + std::to_string(sb.port) +
                                  " user=postgres dbname=postgres password=" + PasswordOf(RecvCluster());
   std::optional<pg::Connection> s;
-  ASSERT_TRUE(WaitFor([&] {
-    auto conn = pg::Connection::Connect(standby_conninfo);
-    if (conn.ok()) s.emplace(std::move(conn).value());
-    return s.has_value();
-  }, 60)) << ReadBytes(sb.dir + "/log");
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto conn = pg::Connection::Connect(standby_conninfo);
+        if (conn.ok()) s.emplace(std::move(conn).value());
+        return s.has_value();
+      },
+      60))
+      << ReadBytes(sb.dir + "/log");
   ASSERT_EQ(Value(*s, "SELECT pg_is_in_recovery()"), "t");
 
   std::string repo = TempPath("repo-timeline"), spool = TempPath("spool-timeline");
   auto env = pw;
-  BackgroundCli cli = StartCli({"wal-receive", "--db", "postgresql://postgres@127.0.0.1:" + std::to_string(sb.port) +
-                                                         "/postgres",
-                                "--repo", repo, "--spool", spool, "--slot", "recv_timeline", "--application-name",
-                                "pgkeeper_timeline", "--status-interval", "1"},
-                               env);
+  BackgroundCli cli =
+      StartCli({"wal-receive", "--db", "postgresql://postgres@127.0.0.1:" + std::to_string(sb.port) + "/postgres",
+                "--repo", repo, "--spool", spool, "--slot", "recv_timeline", "--application-name", "pgkeeper_timeline",
+                "--status-interval", "1"},
+               env);
   ASSERT_TRUE(WaitFor([&] {
     return Value(*s, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'pgkeeper_timeline'") == "1";
   })) << ReadBytes(cli.err_file);

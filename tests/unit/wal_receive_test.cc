@@ -215,9 +215,9 @@ TEST_F(WalReceiveSpoolTest, ReadyFilesComeHistoryFirstThenInWalOrder) {
                         "000000010000000000000003", "000000010000000000000003.tmp.123", "junk"}) {
     ASSERT_TRUE(fs::WriteFile((*s)->ready_dir() / n, "x").ok());
   }
-  EXPECT_EQ((*s)->Ready(k16M), (std::vector<std::string>{"00000002.history", "000000010000000000000003",
-                                                         "000000010000000000000004.partial",
-                                                         "000000020000000000000005"}));
+  EXPECT_EQ((*s)->Ready(k16M),
+            (std::vector<std::string>{"00000002.history", "000000010000000000000003",
+                                      "000000010000000000000004.partial", "000000020000000000000005"}));
 }
 
 }  // namespace pgk::wal
