@@ -81,12 +81,9 @@ int Run(Context& ctx, const ReceiveArgs& a) {
   o.status_interval_s = a.status_interval;
   o.loop = !a.no_loop;
   if (auto t = ctx.config.GetInt("database.connect_timeout")) o.connect_timeout_s = static_cast<int>(*t);
-  std::string c = !a.compression.empty() ? a.compression : ctx.config.GetString("wal.compression").value_or("zstd");
-  auto compression = pipeline::ParseCompression(c);
-  if (!compression.ok()) return ctx.Fail(compression.status());
-  o.push.compression = *compression;
-  o.push.compression_level =
-      a.level != -1000 ? a.level : static_cast<int>(ctx.config.GetInt("wal.compression_level").value_or(1));
+  auto push = WalPushOptions(ctx, a.compression, a.level);
+  if (!push.ok()) return ctx.Fail(push.status());
+  o.push = *push;
 
   auto repository = OpenWalRepository(ctx, a.repo, a.key_file, /*create=*/true);
   if (!repository.ok()) return ctx.Fail(repository.status());
