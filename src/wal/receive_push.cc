@@ -115,7 +115,9 @@ Status SpoolPusher::PushOne(const std::string& name) {
   std::error_code ec;
   std::filesystem::remove(path, ec);
   if (ec) return Status::IO("cannot remove " + path.string() + ": " + ec.message());
-  return fs::FsyncDir(spool_.ready_dir());
+  PGK_RETURN_IF_ERROR(fs::FsyncDir(spool_.ready_dir()));
+  ++archived_;
+  return Status::Ok();
 }
 
 }  // namespace pgk::wal

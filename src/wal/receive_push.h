@@ -34,6 +34,8 @@ class SpoolPusher {
   // A problem retrying cannot solve (a different copy of a segment already archived):
   // the receiver stops on it. OK otherwise.
   Status fatal() const;
+  // Files archived so far: the receiver reports its flush position again when it grows.
+  uint64_t archived() const { return archived_.load(); }
 
  private:
   void Loop();
@@ -54,6 +56,7 @@ class SpoolPusher {
   bool pending_ = true;     // REQUIRES: mu_; ready/ may hold files
   Status fatal_;            // REQUIRES: mu_
   std::string last_error_;  // only the pusher thread: each failure is logged once, not per retry
+  std::atomic<uint64_t> archived_{0};
   std::thread thread_;
 };
 

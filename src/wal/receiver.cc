@@ -276,6 +276,7 @@ Status Receiver::Stream(ReplicationConnection& conn, const StartPoint& start, bo
   auto last_status = Clock::now();
   bool need_status = true;  // at once: the server lists the receiver (and its sync state) from the first one
   uint64_t unsynced = 0;
+  uint64_t archived_seen = pusher_->archived();
   std::string msg;
   int wait_ms = 0;
   for (;;) {
@@ -313,6 +314,12 @@ Status Receiver::Stream(ReplicationConnection& conn, const StartPoint& start, bo
       PGK_RETURN_IF_ERROR(SyncPartial());
       unsynced = 0;
       need_status = true;  // commits wait for exactly this
+    }
+    // Without --synchronous the flush position moves when a segment reaches the archive:
+    // tell the server at once, so that the slot lets go of it and `wal status` is current.
+    if (!o_.synchronous && pusher_->archived() != archived_seen) {
+      archived_seen = pusher_->archived();
+      need_status = true;
     }
     if (need_status || Clock::now() - last_status >= interval) {
       PGK_RETURN_IF_ERROR(SendStatus(conn));

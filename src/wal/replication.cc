@@ -133,8 +133,9 @@ Status ReplicationConnection::StartStream(const std::string& slot, uint64_t lsn,
 }
 
 Status ReplicationConnection::StreamError(const std::string& what) {
+  // libpq's first line says what happened; the rest guesses at why.
   std::string msg = PQerrorMessage(conn_.raw());
-  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  msg = msg.substr(0, msg.find('\n'));
   return Status::Connection(what + " " + display() + ": " + msg,
                             "the server may have restarted or the network dropped");
 }
