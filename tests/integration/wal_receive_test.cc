@@ -414,6 +414,17 @@ TEST(WalReceive, FollowsATimelineSwitchAndArchivesTheHistory) {
   // Timeline 1, through the standby.
   std::string on_tl1 = SwitchSegment(c);
   ASSERT_TRUE(WaitFor([&] { return Stored(repo).count(on_tl1) == 1; })) << ReadBytes(cli.err_file);
+  // Some WAL into the next segment, received through the standby, so that timeline 1
+  // ends inside a segment.
+  ASSERT_TRUE(c.Exec("INSERT INTO t VALUES ('before the promotion')").ok());
+  std::string primary_lsn = Value(c, "SELECT pg_current_wal_lsn()::text");
+  std::string tl1_last = Value(c, "SELECT pg_walfile_name(pg_current_wal_lsn())");
+  ASSERT_TRUE(WaitFor([&] {
+    return Value(*s,
+                 "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'pgkeeper_timeline' AND "
+                 "write_lsn >= '" +
+                     primary_lsn + "'") == "1";
+  })) << ReadBytes(cli.err_file);
   // Promotion: the standby's walsender ends timeline 1; the receiver follows timeline 2.
   ASSERT_EQ(Value(*s, "SELECT pg_promote()"), "t");
   ASSERT_TRUE(WaitFor([&] { return Value(*s, "SELECT pg_is_in_recovery()") == "f"; }));
@@ -421,6 +432,8 @@ TEST(WalReceive, FollowsATimelineSwitchAndArchivesTheHistory) {
   ASSERT_EQ(on_tl2.substr(0, 8), "00000002");
   ASSERT_TRUE(WaitFor([&] { return Stored(repo).count(on_tl2) == 1; })) << ReadBytes(cli.err_file);
   EXPECT_EQ(Stored(repo).count("00000002.history"), 1u);
+  // Timeline 1's last segment, up to the switch, is archived as a partial segment.
+  EXPECT_TRUE(WaitFor([&] { return Stored(repo).count(tl1_last + ".partial") == 1; }, 10)) << ReadBytes(cli.err_file);
   auto h = RunCli({"wal-fetch", "00000002.history", TempPath("tl2.history"), "--repo", repo});
   ASSERT_EQ(h.exit_code, 0) << h.All();
   EXPECT_EQ(ReadBytes(TempPath("tl2.history")), ReadBytes(sb.pgdata + "/pg_wal/00000002.history"));
