@@ -59,6 +59,7 @@ class Receiver {
   Status PrepareSlot(ReplicationConnection& conn, SlotInfo* slot);
   Result<StartPoint> Start(const SystemIdentity& id, const SlotInfo& slot);
   Status EnsureHistory(ReplicationConnection& conn, uint32_t timeline);
+  void ForgetArchivedPartials(const StartPoint& start);
   // Streams from `start` until we stop (*stopped) or the server ends the stream (*end).
   Status Stream(ReplicationConnection& conn, const StartPoint& start, bool* stopped, StreamEnd* end);
   Status OnData(uint64_t start, std::string_view data);
@@ -204,6 +205,24 @@ Status Receiver::EnsureHistory(ReplicationConnection& conn, uint32_t timeline) {
   return Status::Ok();
 }
 
+void Receiver::ForgetArchivedPartials(const StartPoint& start) {
+  std::string resumed = SegmentFileName(start.timeline, SegmentOf(start.lsn, segment_size_), segment_size_);
+  auto archive = Archive::Open(repo_);
+  for (const auto& p : spool_.Partials(segment_size_)) {
+    if (p.name == resumed) continue;
+    // Left behind when the start moved past it (the archive got the whole segment from
+    // archive_command meanwhile). Only a segment the archive holds is forgotten.
+    auto found = archive.ok() ? (*archive)->Find(p.name) : Result<std::optional<StoredWal>>(std::nullopt);
+    if (found.ok() && found->has_value()) {
+      std::error_code ec;
+      std::filesystem::remove(spool_.PartialPath(p), ec);
+      log::Debug("removed {}.partial from the spool: the archive holds the segment", p.name);
+    } else {
+      log::Warn("keeping {} in the spool: an unfinished segment the archive does not hold", p.name + ".partial");
+    }
+  }
+}
+
 Status Receiver::Session(bool* streamed) {
   PGK_ASSIGN_OR_RETURN(auto conn,
                        ReplicationConnection::Connect(o_.conninfo, o_.application_name, o_.connect_timeout_s));
@@ -224,6 +243,7 @@ Status Receiver::Session(bool* streamed) {
   PGK_RETURN_IF_ERROR(PrepareSlot(conn, &slot));
   PGK_RETURN_IF_ERROR(EnsureHistory(conn, id.timeline));
   PGK_ASSIGN_OR_RETURN(StartPoint start, Start(id, slot));
+  ForgetArchivedPartials(start);
   for (;;) {
     Status started = conn.StartStream(o_.slot, start.lsn, start.timeline);
     if (started.code() == Code::kNotFound && (start.source == "spool" || start.source == "archive")) {
