@@ -170,6 +170,16 @@ TEST(WalReceive, StreamedSegmentsFetchBackByteIdentical) {
     ASSERT_EQ(original.size(), 16u << 20);
     EXPECT_EQ(Sha256Hex(ReadBytes(dest)), Sha256Hex(original)) << n;
   }
+  // archive_command pushing the server's own copy into the same archive: the same
+  // contents, so "already archived", and nothing stored twice.
+  auto push = RunCli({"wal-push", "pg_wal/" + names[0], "--repo", r.repo, "-v"}, {}, RecvCluster().data_dir().string());
+  EXPECT_EQ(push.exit_code, 0) << push.All();
+  EXPECT_NE(push.err.find("already archived"), std::string::npos) << push.err;
+  size_t copies = 0;
+  for (const auto& e : stdfs::recursive_directory_iterator(r.repo + "/wal")) {
+    copies += e.path().filename().string().starts_with(names[0] + "-") ? 1 : 0;
+  }
+  EXPECT_EQ(copies, 1u);
   // The server sees the receiver, and wal status reports it.
   auto st = RunCli({"wal", "status", "--db", RecvCluster().Url(), "--slot", r.slot, "--json"}, Env());
   auto j = st.Json();
@@ -318,6 +328,20 @@ TEST(WalReceive, RefusesASecondReceiverOnTheSameSpool) {
   auto res = a.Stop(SIGINT);
   EXPECT_EQ(res.exit_code, 0) << res.All();
   a.DropSlot(c);
+}
+
+TEST(WalReceive, NoCreateSlotRefusesAMissingSlot) {
+  auto r = RunCli({"wal-receive", "--db", RecvCluster().Url(), "--repo", TempPath("repo-noslot"), "--spool",
+                   TempPath("spool-noslot"), "--slot", "recv_missing", "--no-create-slot", "--no-loop"},
+                  Env());
+  EXPECT_EQ(r.exit_code, 2) << r.All();
+  EXPECT_NE(r.err.find("replication slot recv_missing does not exist"), std::string::npos) << r.err;
+  // --create-slot makes it (and exits); then it is there for a receiver to use.
+  r = RunCli({"wal-receive", "--db", RecvCluster().Url(), "--slot", "recv_missing", "--create-slot"}, Env());
+  EXPECT_EQ(r.exit_code, 0) << r.All();
+  auto c = Connect();
+  EXPECT_EQ(Value(c, "SELECT restart_lsn IS NOT NULL FROM pg_replication_slots WHERE slot_name = 'recv_missing'"), "t");
+  (void)c.Exec("SELECT pg_drop_replication_slot('recv_missing')");
 }
 
 TEST(WalReceive, NoLoopExitsWhenTheServerIsUnreachable) {
