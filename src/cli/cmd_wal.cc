@@ -102,15 +102,6 @@ Result<wal::ClusterIdentity> Identify(const WalArgs& a, const wal::WalFile& file
   return id;
 }
 
-Result<wal::PushOptions> PushOptionsOf(const Context& ctx, const WalArgs& a) {
-  wal::PushOptions o;
-  std::string c = !a.compression.empty() ? a.compression : ctx.config.GetString("wal.compression").value_or("zstd");
-  PGK_ASSIGN_OR_RETURN(o.compression, pipeline::ParseCompression(c));
-  o.compression_level =
-      a.level != -1000 ? a.level : static_cast<int>(ctx.config.GetInt("wal.compression_level").value_or(1));
-  return o;
-}
-
 int RunPush(Context& ctx, const WalArgs& a) {
   std::filesystem::path path(a.path);
   std::string wal_name = path.filename().string();
@@ -133,7 +124,7 @@ int RunPush(Context& ctx, const WalArgs& a) {
   }
   auto id = Identify(a, *file);
   if (!id.ok()) return ctx.Fail(id.status());
-  auto options = PushOptionsOf(ctx, a);
+  auto options = WalPushOptions(ctx, a.compression, a.level);
   if (!options.ok()) return ctx.Fail(options.status());
   auto repository = OpenWalRepository(ctx, a.repo, a.key_file, true);
   if (!repository.ok()) return ctx.Fail(repository.status());

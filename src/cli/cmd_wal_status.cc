@@ -16,6 +16,7 @@ namespace {
 struct StatusArgs {
   std::string repo;
   std::string key_file;
+  std::string slot;
 };
 
 std::string Seconds(double s) { return FormatDuration(s); }
@@ -79,6 +80,53 @@ void ArchiveReport(Context& ctx, const StatusArgs& a, nlohmann::json* doc, std::
   }
 }
 
+// The wal-receive side: its slot, and its replication row while connected. Shown only
+// when the slot exists (a server without a receiver has nothing to report here).
+void ReceiverReport(Context& ctx, pg::Connection& conn, const StatusArgs& a, nlohmann::json* doc,
+                    std::vector<std::string>* problems) {
+  std::string slot = !a.slot.empty() ? a.slot : ctx.config.GetString("wal.slot").value_or("pgkeeper");
+  auto rs = wal::QueryReceiverStatus(conn, slot);
+  if (!rs.ok()) {
+    problems->push_back("receiver: " + rs.status().message());
+    return;
+  }
+  (*doc)["receiver"] = nullptr;
+  if (!rs->has_value()) return;
+  const wal::ReceiverStatus& r = **rs;
+  auto opt = [](const std::optional<uint64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  auto lsn = [](const std::optional<uint64_t>& v) {
+    return v ? nlohmann::json(wal::FormatLsn(*v)) : nlohmann::json(nullptr);
+  };
+  (*doc)["receiver"] = {{"slot", r.slot},
+                        {"active", r.active},
+                        {"wal_status", r.wal_status},
+                        {"restart_lsn", lsn(r.restart_lsn)},
+                        {"retained_bytes", opt(r.retained_bytes)},
+                        {"application_name", r.application_name},
+                        {"state", r.state},
+                        {"sync_state", r.sync_state},
+                        {"flush_lsn", lsn(r.flush_lsn)},
+                        {"lag_bytes", opt(r.flush_lag_bytes)}};
+  const Output& out = ctx.out;
+  std::string line = "slot " + r.slot + ": ";
+  if (r.active) {
+    line += (r.state.empty() ? std::string("connected") : r.state) + " (" + r.sync_state + ") as " + r.application_name;
+    if (r.flush_lsn) line += ", flushed " + wal::FormatLsn(*r.flush_lsn);
+    if (r.flush_lag_bytes) line += ", lag " + FormatBytes(static_cast<int64_t>(*r.flush_lag_bytes));
+  } else {
+    line += out.Red("not connected");
+    if (r.retained_bytes)
+      line += ", the server keeps " + FormatBytes(static_cast<int64_t>(*r.retained_bytes)) + " of WAL for it";
+    problems->push_back("wal-receive is not connected to slot " + r.slot +
+                        " (start it, or drop the slot with `pgkeeper wal-receive --drop-slot` if it is retired)");
+  }
+  if (r.wal_status == "lost" || r.wal_status == "unreserved") {
+    problems->push_back("slot " + r.slot + " is " + r.wal_status +
+                        ": the server has removed (or may remove) WAL the receiver has not received");
+  }
+  out.Line("  receiver     " + line);
+}
+
 int Run(Context& ctx, const StatusArgs& a) {
   auto conn = ctx.Connect("pgkeeper wal status");
   if (!conn.ok()) return ctx.Fail(conn.status());
@@ -87,7 +135,6 @@ int Run(Context& ctx, const StatusArgs& a) {
   const Output& out = ctx.out;
   std::vector<std::string> problems;
   bool archiving = st->archive_mode != "off";
-  if (!archiving) problems.push_back("archive_mode is off: WAL is not archived (`pgkeeper setup-archiving`)");
   if (st->failing) {
     problems.push_back("archiving is failing: " + st->last_failed_wal + " failed at " + st->last_failed_time +
                        " (see the server log for the command's error)");
@@ -130,6 +177,11 @@ int Run(Context& ctx, const StatusArgs& a) {
                         {"ready_files", st->ready_files ? nlohmann::json(*st->ready_files) : nlohmann::json(nullptr)},
                         {"lag_bytes", st->lag_bytes ? nlohmann::json(*st->lag_bytes) : nlohmann::json(nullptr)},
                         {"lag_seconds", st->lag_seconds ? nlohmann::json(*st->lag_seconds) : nlohmann::json(nullptr)}};
+  ReceiverReport(ctx, *conn, a, &doc, &problems);
+  // With a receiver streaming into the repository, archive_command is optional.
+  if (!archiving && doc["receiver"].is_null()) {
+    problems.push_back("archive_mode is off and no wal-receive slot: WAL is not archived (`pgkeeper setup-archiving`)");
+  }
   ArchiveReport(ctx, a, &doc, &problems);
   for (const auto& p : problems) out.Line(out.Red("  problem      ") + p);
   doc["problems"] = problems;
@@ -150,7 +202,10 @@ void SetupWal(CLI::App* cmd, Handler* handler) {
   auto* status = cmd->add_subcommand("status", "Last archived segment, failures, lag in bytes and seconds, gaps");
   status->add_option("--repo", a->repo, "Repository holding the archive (default repository.url; optional)");
   status->add_option("--key-file", a->key_file, "Encryption key file");
-  status->footer("Exit 1 when archiving is off or failing, or the archive has gaps.");
+  status->add_option("--slot", a->slot, "wal-receive's replication slot (default wal.slot, or pgkeeper)");
+  status->footer(
+      "Exit 1 when archiving is off or failing, the archive has gaps, or wal-receive's slot exists but nothing "
+      "streams from it.");
   *handler = [a](Context& ctx) { return Run(ctx, *a); };
 }
 

@@ -34,6 +34,7 @@ void SetupWorkload(CLI::App* command, Handler* handler);
 void SetupRoles(CLI::App* command, Handler* handler);
 void SetupWalPush(CLI::App* command, Handler* handler);
 void SetupWalFetch(CLI::App* command, Handler* handler);
+void SetupWalReceive(CLI::App* command, Handler* handler);
 void SetupWal(CLI::App* command, Handler* handler);
 void SetupSetupArchiving(CLI::App* command, Handler* handler);
 
@@ -54,6 +55,7 @@ inline const CommandSpec kCommands[] = {
     {"workload", "Seed, run and verify the example application's workload", &SetupWorkload},
     {"wal-push", "Archive one WAL file into the repository (archive_command = 'pgkeeper wal-push %p ...')", &SetupWalPush},
     {"wal-fetch", "Restore one WAL file from the repository (restore_command = 'pgkeeper wal-fetch %f %p ...')", &SetupWalFetch},
+    {"wal-receive", "Stream WAL into the repository over a replication connection (a service; --synchronous for RPO zero)", &SetupWalReceive},
     {"wal", "WAL archive status: last archived segment, failures, lag, gaps", &SetupWal},
     {"setup-archiving", "Check (or --apply) the server settings WAL archiving into the repository needs", &SetupSetupArchiving},
 };

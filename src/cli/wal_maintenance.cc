@@ -34,6 +34,16 @@ Result<std::unique_ptr<repo::Repository>> OpenWalRepository(const Context& ctx, 
   return repo::Repository::Open({.url = url, .key_file = key_file, .create = create, .metadata_only = metadata_only});
 }
 
+Result<wal::PushOptions> WalPushOptions(const Context& ctx, const std::string& compression_flag, int level_flag) {
+  wal::PushOptions o;
+  std::string c =
+      !compression_flag.empty() ? compression_flag : ctx.config.GetString("wal.compression").value_or("zstd");
+  PGK_ASSIGN_OR_RETURN(o.compression, pipeline::ParseCompression(c));
+  o.compression_level =
+      level_flag != -1000 ? level_flag : static_cast<int>(ctx.config.GetInt("wal.compression_level").value_or(1));
+  return o;
+}
+
 std::vector<wal::BackupWal> PhysicalBackupsWal(const std::vector<repo::Manifest>& manifests) {
   std::vector<wal::BackupWal> out;
   for (const auto& m : manifests) {

@@ -22,6 +22,10 @@ Result<std::unique_ptr<repo::Repository>> OpenWalRepository(const Context& ctx, 
                                                             const std::string& key_file_flag, bool create,
                                                             bool metadata_only = false);
 
+// wal-push's and wal-receive's pipeline settings: the flags (empty / -1000 when not
+// given), else wal.compression and wal.compression_level, else zstd at level 1.
+Result<wal::PushOptions> WalPushOptions(const Context& ctx, const std::string& compression_flag, int level_flag);
+
 // What each retained physical backup needs from the archive (start to stop, its timeline).
 std::vector<wal::BackupWal> PhysicalBackupsWal(const std::vector<repo::Manifest>& manifests);
 

@@ -19,6 +19,7 @@ std::mutex g_mutex;
 std::map<int, std::function<void()>> g_hooks;
 int g_next_id = 1;
 std::atomic<bool> g_interrupted{false};
+std::atomic<int> g_exit_code{-1};
 
 }  // namespace
 
@@ -44,7 +45,8 @@ void InstallInterruptHandler() {
       for (auto it = hooks.rbegin(); it != hooks.rend(); ++it) it->second();
       std::fflush(stdout);
       std::fflush(stderr);
-      ::_exit(128 + sig);
+      int code = g_exit_code.load();
+      ::_exit(code >= 0 ? code : 128 + sig);
     }).detach();
   });
 }
@@ -60,6 +62,8 @@ void RemoveCleanupHook(int id) {
   std::lock_guard<std::mutex> lock(g_mutex);
   g_hooks.erase(id);
 }
+
+void SetInterruptExitCode(int code) { g_exit_code = code; }
 
 bool Interrupted() { return g_interrupted; }
 

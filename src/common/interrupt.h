@@ -16,6 +16,11 @@ void InstallInterruptHandler();
 int AddCleanupHook(std::function<void()> fn);
 void RemoveCleanupHook(int id);
 
+// For a long-running command whose orderly stop on a signal is its normal end (wal-receive):
+// a cleanup hook that has stopped it cleanly sets the exit code the process then exits with
+// (0) instead of 128+signal.
+void SetInterruptExitCode(int code);
+
 // True once a signal arrived (long loops may poll it to stop early).
 bool Interrupted();
 

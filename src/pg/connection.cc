@@ -100,8 +100,11 @@ Result<Connection> Connection::Connect(const std::string& conninfo, const Connec
   std::vector<const char*> values;
   std::string timeout = std::to_string(options.connect_timeout_s);
   // Defaults first: the expanded dbname (the user's conninfo) overrides them.
-  keys.push_back("application_name");
-  values.push_back(options.application_name.c_str());
+  bool replication = !options.replication.empty();
+  if (!replication) {
+    keys.push_back("application_name");
+    values.push_back(options.application_name.c_str());
+  }
   if (std::getenv("PGCONNECT_TIMEOUT") == nullptr) {
     keys.push_back("connect_timeout");
     values.push_back(timeout.c_str());
@@ -109,6 +112,12 @@ Result<Connection> Connection::Connect(const std::string& conninfo, const Connec
   if (!conninfo.empty()) {
     keys.push_back("dbname");
     values.push_back(conninfo.c_str());
+  }
+  if (replication) {
+    keys.push_back("application_name");
+    values.push_back(options.application_name.c_str());
+    keys.push_back("replication");
+    values.push_back(options.replication.c_str());
   }
   keys.push_back(nullptr);
   values.push_back(nullptr);
@@ -184,6 +193,13 @@ Result<QueryResult> Connection::Query(const std::string& sql, const Params& para
                                nullptr, nullptr, 0);
   ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
   if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return QueryResult(res);
+  return FromResult(res, sql);
+}
+
+Result<QueryResult> Connection::SimpleQuery(const std::string& sql) {
+  PGresult* res = PQexec(conn_.get(), sql.c_str());
+  ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK || st == PGRES_COPY_BOTH) return QueryResult(res);
   return FromResult(res, sql);
 }
 

@@ -73,6 +73,10 @@ struct ConnectOptions {
   // rounded floats), DateStyle = ISO (no DMY/MDY ambiguity), IntervalStyle = postgres.
   // For backup and restore sessions; never for sessions running the user's SQL.
   bool portable_output = false;
+  // "true" opens a physical replication connection (walsender mode: replication commands
+  // over the simple query protocol only, see SimpleQuery). The application_name then
+  // overrides one in the conninfo: the server names synchronous standbys by it.
+  std::string replication;
 };
 
 class Connection {
@@ -89,6 +93,10 @@ class Connection {
   Result<QueryResult> Query(const std::string& sql, const Params& params = {});
   // Any number of statements, no parameters (simple protocol). For DDL scripts.
   Status Exec(const std::string& sql);
+  // One statement over the simple query protocol, with its rows: what a replication
+  // connection accepts (IDENTIFY_SYSTEM, SHOW, ...). No parameters: quote with pg/quote.h.
+  // A CopyBoth response (START_REPLICATION) is a success: the stream follows on raw().
+  Result<QueryResult> SimpleQuery(const std::string& sql);
   // First column of the first row (error when there is no row).
   Result<std::string> QueryValue(const std::string& sql, const Params& params = {});
 

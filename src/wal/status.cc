@@ -1,5 +1,7 @@
 #include "wal/status.h"
 
+#include <algorithm>
+
 namespace pgk::wal {
 
 Result<ServerArchiveStatus> QueryArchiveStatus(pg::Connection& conn) {
@@ -57,6 +59,36 @@ Result<ServerArchiveStatus> QueryArchiveStatus(pg::Connection& conn) {
     s.lag_seconds = *s.lag_bytes == 0 ? 0.0 : s.last_archived_age_s.value_or(0);
   }
   return s;
+}
+
+Result<std::optional<ReceiverStatus>> QueryReceiverStatus(pg::Connection& conn, const std::string& slot) {
+  PGK_ASSIGN_OR_RETURN(auto r, conn.Query(R"SQL(
+    WITH cur AS (SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() ELSE pg_current_wal_lsn() END AS lsn)
+    SELECT s.active, coalesce(s.wal_status, ''), s.restart_lsn::text,
+           pg_wal_lsn_diff(cur.lsn, s.restart_lsn)::bigint,
+           coalesce(r.application_name, ''), coalesce(r.state, ''), coalesce(r.sync_state, ''), r.flush_lsn::text,
+           pg_wal_lsn_diff(cur.lsn, r.flush_lsn)::bigint
+      FROM pg_replication_slots s CROSS JOIN cur
+      LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
+     WHERE s.slot_name = $1 AND s.slot_type = 'physical')SQL",
+                                          {slot}));
+  if (r.rows() == 0) return std::optional<ReceiverStatus>();
+  ReceiverStatus st;
+  st.slot = slot;
+  st.active = r.GetBool(0, 0);
+  st.wal_status = r.GetString(0, 1);
+  if (!r.IsNull(0, 2)) {
+    if (auto lsn = ParseLsn(r.Get(0, 2)); lsn.ok()) st.restart_lsn = *lsn;
+  }
+  if (!r.IsNull(0, 3)) st.retained_bytes = static_cast<uint64_t>(std::max<int64_t>(0, r.GetInt(0, 3)));
+  st.application_name = r.GetString(0, 4);
+  st.state = r.GetString(0, 5);
+  st.sync_state = r.GetString(0, 6);
+  if (!r.IsNull(0, 7)) {
+    if (auto lsn = ParseLsn(r.Get(0, 7)); lsn.ok()) st.flush_lsn = *lsn;
+  }
+  if (!r.IsNull(0, 8)) st.flush_lag_bytes = static_cast<uint64_t>(std::max<int64_t>(0, r.GetInt(0, 8)));
+  return std::optional<ReceiverStatus>(st);
 }
 
 }  // namespace pgk::wal

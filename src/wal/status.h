@@ -40,4 +40,22 @@ struct ServerArchiveStatus {
 
 Result<ServerArchiveStatus> QueryArchiveStatus(pg::Connection& conn);
 
+// A `wal-receive` seen from the server: its physical slot and, while it is connected,
+// its pg_stat_replication row.
+struct ReceiverStatus {
+  std::string slot;
+  bool active = false;
+  std::string wal_status;                   // reserved, extended, unreserved, lost
+  std::optional<uint64_t> restart_lsn;      // what the server keeps WAL from
+  std::optional<uint64_t> retained_bytes;   // current position - restart_lsn
+  std::string application_name;             // while active
+  std::string state;                        // streaming, catchup, ...
+  std::string sync_state;                   // async, sync, potential, quorum
+  std::optional<uint64_t> flush_lsn;        // what the receiver reported durable
+  std::optional<uint64_t> flush_lag_bytes;  // current position - flush_lsn: what a crash now could lose
+};
+
+// The receiver using physical slot `slot`; nullopt when there is no such slot.
+Result<std::optional<ReceiverStatus>> QueryReceiverStatus(pg::Connection& conn, const std::string& slot);
+
 }  // namespace pgk::wal
