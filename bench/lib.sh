@@ -1,7 +1,7 @@
 # Shared setup for the benchmark scripts (sourced, not run): a fresh embedded cluster in
 # a temporary directory, torn down on exit, with PG* variables pointing at it.
 #   bench_start_cluster NAME     sets WORK, PORT, PGK, and exports PGPASSFILE/PGHOST/PGPORT/PGUSER
-PGK="$PWD/build/pgkeeper"
+PGK="${PGK:-$PWD/${PGK_BUILD:-build}/pgkeeper}"
 [ -x "$PGK" ] || { echo "build first: ./scripts/build.sh" >&2; exit 2; }
 
 bench_start_cluster() {
