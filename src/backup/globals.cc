@@ -10,6 +10,7 @@
 #include "common/version.h"
 #include "pg/connection.h"
 #include "pg/conninfo.h"
+#include "pg/database_props.h"
 
 namespace pgk::backup {
 
@@ -175,6 +176,10 @@ Result<GlobalsResult> RunClusterBackup(repo::Repository& repository, const Clust
     for (size_t i = 0; i < databases.size(); ++i) {
       const std::string& name = databases[i];
       repo::ManifestDatabase d{.name = name, .dir = "db/" + std::to_string(i + 1)};
+      // Read before the database's own backup: a database dropped meanwhile fails here,
+      // with its name, instead of in pg_dump.
+      PGK_ASSIGN_OR_RETURN(pg::DatabaseProps props, pg::ReadDatabaseProps(conn, name));
+      d.properties = pg::PropsToJson(props);
       LogicalOptions lo = o.logical;
       PGK_ASSIGN_OR_RETURN(lo.conninfo, pg::WithDatabase(o.logical.conninfo, name));
       lo.member_id = s.m.id + "/" + d.dir;

@@ -162,11 +162,13 @@ int RunGlobalsOrClusterRestore(const Context& ctx, repo::Repository& repo, const
                         {"databases", databases}, {"tables", tables},    {"rows", rows},
                         {"counts_match", match},  {"seconds", r.seconds}};
     j["globals"] = r.globals ? GlobalsJson(*r.globals) : nlohmann::json(nullptr);
+    j["warnings"] = r.warnings;
     out.Json(j);
   } else {
     if (r.globals) PrintGlobals(out, *r.globals, server);
     out.Print(RenderTable({{"database"}, {"restored as"}, {"tables", true}, {"rows", true}, {"counts"}, {"took", true}},
                           table));
+    for (const auto& w : r.warnings) out.Line(out.Yellow("warning: ") + w);
   }
   int code = Mismatches(ctx, r);
   if (code != 0) return code;

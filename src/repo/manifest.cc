@@ -39,13 +39,15 @@ static json FileJson(const ManifestFile& f) {
 }
 
 static json DatabaseJson(const ManifestDatabase& d) {
-  return {{"name", d.name},
+  json j = {{"name", d.name},
           {"dir", d.dir},
           {"start_time", d.start_time},
           {"stop_time", d.stop_time},
           {"migration_version", d.migration_version ? json(*d.migration_version) : json(nullptr)},
           {"row_counts", d.row_counts},
           {"options", d.options}};
+  if (!d.properties.is_null()) j["properties"] = d.properties;
+  return j;
 }
 
 // "db/<digits>": a database's files can only ever resolve inside its cluster backup.
@@ -66,6 +68,10 @@ static Result<ManifestDatabase> ParseDatabase(const json& dj, const std::string&
   }
   d.row_counts = dj.value("row_counts", std::map<std::string, int64_t>{});
   d.options = dj.value("options", std::vector<std::string>{});
+  if (dj.contains("properties")) {
+    if (!dj["properties"].is_object()) return Status::Malformed(origin + ": database " + d.name + "'s properties are not an object");
+    d.properties = dj["properties"];
+  }
   return d;
 }
 

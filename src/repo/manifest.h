@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -86,6 +87,9 @@ struct ManifestDatabase {
   std::optional<uint64_t> migration_version;
   std::map<std::string, int64_t> row_counts;
   std::vector<std::string> options;
+  // Owner, locale, privileges, settings and comment of the database (pg::PropsToJson),
+  // which live in shared catalogs outside pg_dump's sections; null in older backups.
+  nlohmann::json properties;
   bool operator==(const ManifestDatabase&) const = default;
 };
 

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "common/log.h"
 #include "pg/connection.h"
+#include "pg/database_props.h"
 #include "restore/verify.h"
 
 namespace pgk::restore {
@@ -19,6 +21,13 @@ std::string Join(const std::vector<std::string>& names) {
 
 bool Contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// On a connection of its own: an ALTER DATABASE that fails must not end the session the
+// next database is restored with.
+Status ApplyProps(const std::string& conninfo, const pg::DatabaseProps& props, const std::string& db) {
+  PGK_ASSIGN_OR_RETURN(pg::Connection admin, pg::Connection::Connect(conninfo, {.application_name = "pgkeeper-restore"}));
+  return pg::ApplyDatabaseProps(admin, props, db);
 }
 
 }  // namespace
@@ -110,6 +119,13 @@ Result<ClusterRestoreReport> RestoreCluster(repo::Repository& repo, const repo::
     ro.into = t.into;
     ro.jobs = o.jobs;
     ro.verify_first = false;  // verified above (or not wanted); files are still checked as they load
+    std::optional<pg::DatabaseProps> props;
+    if (!t.database->properties.is_null()) {
+      PGK_ASSIGN_OR_RETURN(props, pg::PropsFromJson(t.database->properties));
+      // The tablespace exists on the target only when the globals brought it.
+      if (!o.globals || !o.tablespaces) props->tablespace.clear();
+      ro.create_clauses = pg::CreateClauses(*props);
+    }
     auto r = RestoreDatabase(repo, member, ro);
     if (!r.ok()) {
       std::vector<std::string> done;
@@ -121,6 +137,13 @@ Result<ClusterRestoreReport> RestoreCluster(repo::Repository& repo, const repo::
     }
     report.sources.push_back(t.database->name);
     report.databases.push_back(std::move(r).value());
+    if (props) {
+      Status applied = ApplyProps(o.server_conninfo, *props, t.into);
+      if (!applied.ok()) {
+        report.warnings.push_back("database " + t.into + ": owner, privileges or settings not applied: " +
+                                  applied.message());
+      }
+    }
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;

@@ -39,6 +39,9 @@ struct ClusterRestoreReport {
   std::optional<GlobalsReport> globals;
   std::vector<RestoreReport> databases;  // in the order of the targets; .database is the new name
   std::vector<std::string> sources;      // the backup's name of each restored database
+  // Database properties (owner, privileges, settings) that could not be applied, e.g.
+  // because the owner role does not exist without the globals; the data is restored.
+  std::vector<std::string> warnings;
   double seconds = 0;
 };
 

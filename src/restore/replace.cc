@@ -12,7 +12,7 @@
 #include "pg/connection.h"
 #include "pg/conninfo.h"
 #include "pg/quote.h"
-#include "restore/database_props.h"
+#include "pg/database_props.h"
 #include "restore/sessions.h"
 #include "restore/verify.h"
 
@@ -20,6 +20,10 @@ namespace pgk::restore {
 
 namespace {
 
+using pg::ApplyDatabaseProps;
+using pg::CreateClauses;
+using pg::DatabaseProps;
+using pg::ReadDatabaseProps;
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMaxIdentifier = 63;  // NAMEDATALEN - 1

@@ -317,6 +317,20 @@ TEST(Globals, ClusterBackupRestoresEveryDatabase) {
       "INSERT INTO \"Odd Table\" SELECT g, md5(g::text) FROM generate_series(1, 321) g; "
       "CREATE SEQUENCE s; SELECT setval('s', 42); ALTER TABLE \"Odd Table\" OWNER TO " +
           Q(owner));
+  // Database-level properties live in shared catalogs, outside pg_dump's sections.
+  Sql("postgres", "ALTER DATABASE " + Q(db2) + " OWNER TO " + Q(owner) + "; ALTER DATABASE " + Q(db2) +
+                      " SET work_mem = '7MB'; REVOKE CONNECT ON DATABASE " + Q(db2) +
+                      " FROM PUBLIC; GRANT CONNECT ON DATABASE " + Q(db2) + " TO " + Q(owner) +
+                      "; COMMENT ON DATABASE " + Q(db2) + " IS 'the odd one'");
+  auto props = [](const std::string& db) {
+    return QueryValue("postgres",
+                      "SELECT pg_get_userbyid(d.datdba) || '|' || array_to_string(s.setconfig, ',') || '|' || "
+                      "has_database_privilege('public', d.oid, 'CONNECT') || '|' || shobj_description(d.oid, "
+                      "'pg_database') FROM pg_database d LEFT JOIN pg_db_role_setting s ON s.setdatabase = d.oid "
+                      "AND s.setrole = 0 WHERE d.datname = " +
+                          pg::QuoteLiteral(db));
+  };
+  ASSERT_EQ(props(db2), owner + "|work_mem=7MB|false|the odd one");
 
   std::map<std::string, std::string> env = {{"PGKEEPER_ENCRYPTION_KEY", kKey}};
   std::string repo = TempPath("repo_cluster");
@@ -355,6 +369,7 @@ TEST(Globals, ClusterBackupRestoresEveryDatabase) {
   EXPECT_EQ(QueryValue(prefix + db2, "SELECT last_value FROM s"), "42");
   EXPECT_EQ(QueryValue(prefix + db2, "SELECT tableowner FROM pg_tables WHERE tablename = 'Odd Table'"), owner);
   EXPECT_EQ(QueryValue(prefix + db1, "SELECT count(*) FROM positions"), "150");
+  EXPECT_EQ(props(prefix + db2), props(db2));
 
   // One database under a new name, without the globals.
   std::string single = NewName("cl_single");
@@ -362,6 +377,7 @@ TEST(Globals, ClusterBackupRestoresEveryDatabase) {
   ASSERT_EQ(r.exit_code, 0) << r.All();
   EXPECT_NE(r.out.find("all counts match"), std::string::npos) << r.out;
   EXPECT_EQ(TableFingerprints(single), TableFingerprints(db2));
+  EXPECT_EQ(props(single), props(db2));
   auto unknown = RunCli({"restore", id, "--db", Server(), "--repo", repo, "--only", "nope", "--into", "y"}, env);
   EXPECT_EQ(unknown.exit_code, 2) << unknown.All();
 

@@ -326,7 +326,7 @@ TEST(Restore, LargeTableInPartsRoundTrip) {
   int parts = 0;
   int64_t rows = 0;
   for (const auto& f : manifest["files"]) {
-    if (f["table"] != "public.big") continue;
+    if (f.value("table", "") != "public.big") continue;
     ++parts;
     rows += f["rows"].get<int64_t>();
     EXPECT_NE(f["name"].get<std::string>().find("data/0001."), std::string::npos) << f.dump();

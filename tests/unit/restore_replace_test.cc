@@ -2,7 +2,7 @@
 // database settings are rendered back into SQL, how sessions are described.
 #include <gtest/gtest.h>
 
-#include "restore/database_props.h"
+#include "pg/database_props.h"
 #include "restore/replace.h"
 #include "restore/sessions.h"
 
@@ -31,13 +31,13 @@ TEST(ReplaceNames, OldNameFitsAndNeverSplitsACharacter) {
 }
 
 TEST(DatabaseSettings, ListSettingsBecomeOneLiteralPerElement) {
-  EXPECT_EQ(SettingValueSql("search_path", "\"$user\", public"), "'$user', 'public'");
-  EXPECT_EQ(SettingValueSql("search_path", "\"Odd \"\"Schema\"\"\", x"), "'Odd \"Schema\"', 'x'");
-  EXPECT_EQ(SettingValueSql("SEARCH_PATH", "a"), "'a'");
-  EXPECT_EQ(SettingValueSql("work_mem", "7MB"), "'7MB'");
-  EXPECT_EQ(SettingValueSql("app.note", "it's, a list?"), "'it''s, a list?'");
+  EXPECT_EQ(pg::SettingValueSql("search_path", "\"$user\", public"), "'$user', 'public'");
+  EXPECT_EQ(pg::SettingValueSql("search_path", "\"Odd \"\"Schema\"\"\", x"), "'Odd \"Schema\"', 'x'");
+  EXPECT_EQ(pg::SettingValueSql("SEARCH_PATH", "a"), "'a'");
+  EXPECT_EQ(pg::SettingValueSql("work_mem", "7MB"), "'7MB'");
+  EXPECT_EQ(pg::SettingValueSql("app.note", "it's, a list?"), "'it''s, a list?'");
   // A malformed list is kept whole rather than guessed at.
-  EXPECT_EQ(SettingValueSql("search_path", "\"unterminated"), "'\"unterminated'");
+  EXPECT_EQ(pg::SettingValueSql("search_path", "\"unterminated"), "'\"unterminated'");
 }
 
 TEST(Sessions, DescribedByApplication) {

@@ -1,16 +1,18 @@
 // The database-level properties a logical backup does not hold (they live in the shared
-// catalogs, outside pg_dump's sections), read from a database that `restore --replace` is
-// about to replace and carried over to its replacement, so that applications keep their
+// catalogs, outside pg_dump's sections): read from a database that `restore --replace` is
+// about to replace and carried over to its replacement, and recorded per database in a
+// cluster backup so that its restore recreates them, so that applications keep their
 // CONNECT privilege, their `ALTER DATABASE ... SET` settings and the owner they expect.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
 #include "pg/connection.h"
 
-namespace pgk::restore {
+namespace pgk::pg {
 
 struct DatabaseSetting {
   std::string role;  // empty: for every role (ALTER DATABASE SET), else ALTER ROLE .. IN DATABASE
@@ -53,9 +55,14 @@ std::string CreateClauses(const DatabaseProps& props);
 // Needs what ALTER DATABASE ... OWNER TO needs (superuser, or membership in the owner role).
 Status ApplyDatabaseProps(pg::Connection& conn, const DatabaseProps& props, const std::string& db);
 
+// The properties as a JSON object (stored in cluster backups' manifests, one per
+// database) and back; InvalidArgument names the field that is malformed.
+nlohmann::json PropsToJson(const DatabaseProps& props);
+Result<DatabaseProps> PropsFromJson(const nlohmann::json& j);
+
 // A setting's value as SQL after SET name TO: one literal, except for the list settings
 // whose elements pg_db_role_setting stores quoted (search_path and friends), which become
 // one literal per element, as pg_dump renders them.
 std::string SettingValueSql(const std::string& name, const std::string& value);
 
-}  // namespace pgk::restore
+}  // namespace pgk::pg

@@ -1,4 +1,4 @@
-#include "restore/database_props.h"
+#include "pg/database_props.h"
 
 #include <algorithm>
 #include <cctype>
@@ -6,7 +6,7 @@
 
 #include "pg/quote.h"
 
-namespace pgk::restore {
+namespace pgk::pg {
 
 namespace {
 
@@ -159,4 +159,56 @@ Status ApplyDatabaseProps(pg::Connection& conn, const DatabaseProps& p, const st
   return Status::Ok();
 }
 
-}  // namespace pgk::restore
+nlohmann::json PropsToJson(const DatabaseProps& p) {
+  nlohmann::json grants = nlohmann::json::array();
+  for (const auto& g : p.grants) {
+    grants.push_back({{"grantee", g.grantee}, {"privilege", g.privilege}, {"grantable", g.grantable}});
+  }
+  nlohmann::json settings = nlohmann::json::array();
+  for (const auto& st : p.settings) settings.push_back({{"role", st.role}, {"name", st.name}, {"value", st.value}});
+  return {{"encoding", p.encoding},
+          {"collate", p.collate},
+          {"ctype", p.ctype},
+          {"locale_provider", p.locale_provider},
+          {"locale", p.locale},
+          {"tablespace", p.tablespace},
+          {"owner", p.owner},
+          {"connection_limit", p.connection_limit},
+          {"default_privileges", p.default_privileges},
+          {"grants", grants},
+          {"settings", settings},
+          {"comment", p.comment}};
+}
+
+Result<DatabaseProps> PropsFromJson(const nlohmann::json& j) {
+  // Every field is required: a manifest is written by pgkeeper and checksummed, so a
+  // missing one means a damaged or foreign file, not an older format.
+  DatabaseProps p;
+  try {
+    p.encoding = j.at("encoding").get<std::string>();
+    p.collate = j.at("collate").get<std::string>();
+    p.ctype = j.at("ctype").get<std::string>();
+    p.locale_provider = j.at("locale_provider").get<std::string>();
+    p.locale = j.at("locale").get<std::string>();
+    p.tablespace = j.at("tablespace").get<std::string>();
+    p.owner = j.at("owner").get<std::string>();
+    p.connection_limit = j.at("connection_limit").get<int>();
+    p.default_privileges = j.at("default_privileges").get<bool>();
+    for (const auto& g : j.at("grants")) {
+      p.grants.push_back({.grantee = g.at("grantee").get<std::string>(),
+                          .privilege = g.at("privilege").get<std::string>(),
+                          .grantable = g.at("grantable").get<bool>()});
+    }
+    for (const auto& st : j.at("settings")) {
+      p.settings.push_back({.role = st.at("role").get<std::string>(),
+                            .name = st.at("name").get<std::string>(),
+                            .value = st.at("value").get<std::string>()});
+    }
+    p.comment = j.at("comment").get<std::string>();
+  } catch (const nlohmann::json::exception& e) {
+    return Status::InvalidArgument(std::string("malformed database properties: ") + e.what());
+  }
+  return p;
+}
+
+}  // namespace pgk::pg
