@@ -1,5 +1,6 @@
 #include "cli/dr_steps.h"
 
+#include <csignal>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -36,6 +37,9 @@ StepOutcome RunCommand(const Context& ctx, const dr::Step& step, const DrRunCont
   if (step.server == dr::Server::kSource) p.env["DATABASE_URL"] = rc.source_conninfo;
   if (step.server == dr::Server::kTarget) p.env["DATABASE_URL"] = rc.target_conninfo;
   p.capture = true;
+  // If dr dies, the step stops too (restore cleans up on SIGTERM) rather than running on
+  // unattended.
+  p.parent_death_signal = SIGTERM;
   auto tmp = fs::TempDir::Create("pgkeeper-dr");
   if (!tmp.ok()) {
     o.exit_code = tmp.status().exit_code();
