@@ -215,7 +215,11 @@ TEST(DrPlan, AnExplicitBackupMustExistAndFit) {
 
 TEST(DrPlan, CommandLinesQuoteWhatAShellWouldSplit) {
   Step s{.kind = Step::Kind::kCommand, .args = {"restore", "--into", "it's here"}, .server = Server::kSource};
-  EXPECT_EQ(CommandLine(s, "postgresql://u:***@h/db", ""), "pgkeeper --db postgresql://u:***@h/db restore --into 'it'\\''s here'");
+  // The masked password's * would be a glob to a shell: quoted too.
+  EXPECT_EQ(CommandLine(s, "postgresql://u:***@h/db", ""),
+            "pgkeeper --db 'postgresql://u:***@h/db' restore --into 'it'\\''s here'");
+  s.server = Server::kNone;
+  EXPECT_EQ(CommandLine(s, "x", ""), "pgkeeper restore --into 'it'\\''s here'");
 }
 
 }  // namespace pgk::dr
