@@ -25,7 +25,9 @@ std::string ServerOwnedDir(const std::string& name) {
   ::chmod(dir.c_str(), 0700);
   if (IsRoot()) {
     auto pg = LookupUser("postgres");
-    if (pg.ok()) EXPECT_EQ(::chown(dir.c_str(), pg->uid, pg->gid), 0);
+    if (pg.ok()) {
+      EXPECT_EQ(::chown(dir.c_str(), pg->uid, pg->gid), 0);
+    }
   }
   return dir;
 }
