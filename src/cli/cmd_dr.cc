@@ -268,6 +268,19 @@ int Run(Context& ctx, DrArgs a) {
   double rto = std::chrono::duration<double>(std::chrono::steady_clock::now() - run0).count();
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
 
+  // "The latest verified backup": when the chosen backup fails its verification, the
+  // next one to try is the plan without it.
+  std::string next_backup;
+  if (run.failed && !run.steps.empty() && run.steps.size() <= plan->steps.size()) {
+    const dr::Step& failed = plan->steps[run.steps.size() - 1];
+    if (failed.kind == dr::Step::Kind::kCommand && !failed.args.empty() && failed.args[0] == "verify") {
+      dr::PlanInput older = in;
+      older.backup_id.clear();
+      std::erase_if(older.backups, [&](const repo::Manifest& m) { return m.id == plan->backup_id; });
+      auto alt = dr::BuildPlan(older);
+      if (alt.ok()) next_backup = alt->backup_id;
+    }
+  }
   if (out.json()) {
     nlohmann::json steps = nlohmann::json::array();
     for (const auto& s : run.steps) {
@@ -290,7 +303,8 @@ int Run(Context& ctx, DrArgs a) {
               {"incident_time", in.before_us ? nlohmann::json(IsoUs(*in.before_us)) : nlohmann::json(nullptr)},
               {"rpo_seconds", rpo},
               {"rto_seconds", rto},
-              {"wall_seconds", wall}});
+              {"wall_seconds", wall},
+              {"next_backup", next_backup.empty() ? nlohmann::json(nullptr) : nlohmann::json(next_backup)}});
     return run.exit_code;
   }
   out.Line("");
@@ -298,7 +312,12 @@ int Run(Context& ctx, DrArgs a) {
     std::string which = run.steps.empty() ? "" : run.steps.back().title;
     out.Line(out.Red("recovery did not complete") + ": step " + std::to_string(run.steps.size()) + " failed (" + which +
              ")");
-    out.Line("fix the cause and rerun dr (the plan is the same), or continue by hand from that step");
+    if (!next_backup.empty()) {
+      out.Line("backup " + plan->backup_id + " did not verify: rerun dr with --backup " + next_backup +
+               " (the next newest that fits)");
+    } else {
+      out.Line("fix the cause and rerun dr (the plan is the same), or continue by hand from that step");
+    }
     return run.exit_code;
   }
   out.Line(out.Green("recovered") + ": " + dr::ScenarioName(plan->scenario) + " of " + plan->database + " from " +

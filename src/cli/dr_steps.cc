@@ -18,12 +18,35 @@ double Since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// The last `n` lines of `text`, without trailing newlines.
 std::string LastLines(const std::string& text, int n) {
-  size_t pos = text.size();
-  while (pos > 0 && text[pos - 1] == '\n') --pos;
-  size_t end = pos;
-  for (int i = 0; i < n && pos != std::string::npos && pos > 0; ++i) pos = text.rfind('\n', pos - 1);
-  return text.substr(pos == std::string::npos ? 0 : pos + 1, end - (pos == std::string::npos ? 0 : pos + 1));
+  size_t end = text.find_last_not_of('\n');
+  if (end == std::string::npos) return "";
+  size_t start = end + 1;
+  for (int i = 0; i < n && start > 0; ++i) {
+    size_t nl = text.rfind('\n', start - 1 > 0 ? start - 2 : 0);
+    start = (nl == std::string::npos || start < 2) ? 0 : nl + 1;
+  }
+  return text.substr(start, end + 1 - start);
+}
+
+// The "error" strings of a command's --json report (verify lists one per bad file), for
+// commands that report a problem on stdout only.
+void CollectErrors(const nlohmann::json& j, std::vector<std::string>* out) {
+  if (out->size() >= 3) return;
+  if (j.is_object()) {
+    for (const auto& [key, value] : j.items()) {
+      if (key == "error" && value.is_string()) {
+        out->push_back(value.get<std::string>());
+      } else if (key == "error" && value.is_object() && value.contains("message")) {
+        out->push_back(value["message"].dump());
+      } else {
+        CollectErrors(value, out);
+      }
+    }
+  } else if (j.is_array()) {
+    for (const auto& v : j) CollectErrors(v, out);
+  }
 }
 
 StepOutcome RunCommand(const Context& ctx, const dr::Step& step, const DrRunContext& rc) {
@@ -63,7 +86,11 @@ StepOutcome RunCommand(const Context& ctx, const dr::Step& step, const DrRunCont
   if (o.exit_code != 0) {
     auto err = fs::ReadFile(p.stderr_file);
     o.error = LastLines(err.ok() ? *err : "", 6);
-    if (o.error.empty() && o.result.is_object() && o.result.contains("error")) o.error = o.result["error"].dump();
+    if (o.error.empty()) {
+      std::vector<std::string> errors;
+      CollectErrors(o.result, &errors);
+      for (const auto& e : errors) o.error += (o.error.empty() ? "" : "\n") + e;
+    }
   }
   return o;
 }
@@ -167,8 +194,15 @@ DrRun RunPlan(const Context& ctx, const dr::Plan& plan, const DrRunContext& rc) 
       if (!dr::AllPassed(run.checks)) o.exit_code = 1;
     }
     if (o.exit_code != 0) {
+      std::string indented;
+      for (size_t start = 0; start < o.error.size();) {
+        size_t nl = o.error.find('\n', start);
+        if (nl == std::string::npos) nl = o.error.size();
+        indented += "\n   " + o.error.substr(start, nl - start);
+        start = nl + 1;
+      }
       out.Line("   " + out.Red("failed") + " (exit " + std::to_string(o.exit_code) + ")" +
-               (o.error.empty() ? "" : ":\n" + o.error));
+               (indented.empty() ? "" : ":" + indented));
     } else if (o.kind == "command") {
       out.Line("   " + out.Green("done") + " in " + FormatDuration(o.seconds));
     } else if (o.kind == "export") {

@@ -190,6 +190,47 @@ TEST(Dr, CorruptionReplacesTheDatabaseWithTheLatestBackup) {
   EXPECT_TRUE(counts_checked);
 }
 
+TEST(Dr, ABackupThatFailsVerificationStopsBeforeAnythingChangesAndNamesTheNextOne) {
+  std::string db = CreateDatabase("dr_badbackup");
+  Seed(db);
+  std::string repo = TempPath(NewName("repo_dr_bad"));
+  std::string older = Backup(db, repo);
+  ASSERT_FALSE(older.empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  std::string newer = Backup(db, repo);
+  ASSERT_FALSE(newer.empty());
+  ASSERT_NE(older, newer);
+  // Damage one stored file of the newest backup.
+  std::string data = repo + "/backups/" + newer + "/data";
+  std::string victim;
+  for (const auto& e : std::filesystem::directory_iterator(data)) victim = e.path().string();
+  ASSERT_FALSE(victim.empty());
+  {
+    std::fstream f(victim, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(10);
+    f.write("XXXXXXXX", 8);
+  }
+  Exec(db, "UPDATE orders SET customer = 'garbage'");
+  auto damaged = TableFingerprints(db);
+
+  auto r = RunCli({"dr", "--db", UrlWithPassword(db), "--repo", repo, "--scenario", "corruption", "--yes", "--json"});
+  EXPECT_EQ(r.exit_code, 1) << r.All();
+  auto j = r.Json();
+  EXPECT_FALSE(j["ok"].get<bool>());
+  EXPECT_EQ(j["plan"]["backup"], newer);
+  EXPECT_EQ(j["next_backup"], older);
+  ASSERT_EQ(j["steps"].size(), 1u) << "stops at the failed verification";
+  EXPECT_NE(j["steps"][0]["error"].get<std::string>().find(newer), std::string::npos) << j.dump(2);
+  EXPECT_EQ(TableFingerprints(db), damaged);
+  EXPECT_EQ(BackupCount(repo), 2u) << "no safety backup was taken";
+
+  // The hint's backup restores.
+  r = RunCli({"dr", "--db", UrlWithPassword(db), "--repo", repo, "--scenario", "corruption", "--backup", older,
+              "--yes"});
+  EXPECT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(QueryValue(db, "SELECT count(*) FROM orders WHERE customer = 'garbage'"), "0");
+}
+
 TEST(Dr, WithoutATerminalTheScenarioMustBeGiven) {
   std::string db = CreateDatabase("dr_noscenario");
   std::string repo = TempPath(NewName("repo_dr_none"));
