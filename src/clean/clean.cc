@@ -26,13 +26,13 @@ Choice ChooseDatabases(const std::vector<DatabaseInfo>& all, const std::string& 
 Result<std::vector<DatabaseInfo>> ListDatabases(pg::Connection& conn) {
   // Sizes of databases that refuse connections (datallowconn false, or half-dropped ones)
   // cannot be read; they still are dropped.
-  PGK_ASSIGN_OR_RETURN(
-      auto r, conn.Query("SELECT d.datname, d.datistemplate, "
-                         "(SELECT count(*) FROM pg_catalog.pg_stat_activity a WHERE a.datname = d.datname "
-                         "   AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'), "
-                         "CASE WHEN d.datallowconn AND has_database_privilege(d.oid, 'CONNECT') "
-                         "     THEN pg_catalog.pg_database_size(d.oid) ELSE 0 END "
-                         "FROM pg_catalog.pg_database d ORDER BY d.datname"));
+  PGK_ASSIGN_OR_RETURN(auto r,
+                       conn.Query("SELECT d.datname, d.datistemplate, "
+                                  "(SELECT count(*) FROM pg_catalog.pg_stat_activity a WHERE a.datname = d.datname "
+                                  "   AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'), "
+                                  "CASE WHEN d.datallowconn AND has_database_privilege(d.oid, 'CONNECT') "
+                                  "     THEN pg_catalog.pg_database_size(d.oid) ELSE 0 END "
+                                  "FROM pg_catalog.pg_database d ORDER BY d.datname"));
   std::vector<DatabaseInfo> out;
   for (int i = 0; i < r.rows(); ++i) {
     out.push_back({.name = r.GetString(i, 0),

@@ -61,12 +61,8 @@ int Run(Context& ctx, const CleanArgs& a) {
   auto json_report = [&](const std::vector<std::string>& dropped) {
     nlohmann::json kept = nlohmann::json::array();
     for (const auto& k : choice.kept) kept.push_back({{"database", k.name}, {"reason", k.reason}});
-    return nlohmann::json{{"server", server},
-                          {"dry_run", a.dry_run},
-                          {"databases", Names(choice.drop)},
-                          {"dropped", dropped},
-                          {"kept", kept},
-                          {"bytes", total}};
+    return nlohmann::json{{"server", server},   {"dry_run", a.dry_run}, {"databases", Names(choice.drop)},
+                          {"dropped", dropped}, {"kept", kept},         {"bytes", total}};
   };
 
   // Sessions are checked before asking, so a refusal never follows a confirmation.

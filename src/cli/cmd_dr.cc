@@ -110,10 +110,14 @@ std::vector<std::string> LoginRoles(const std::string& conninfo) {
 
 std::string StepKind(dr::Step::Kind k) {
   switch (k) {
-    case dr::Step::Kind::kCommand: return "command";
-    case dr::Step::Kind::kExport: return "export";
-    case dr::Step::Kind::kManual: return "manual";
-    case dr::Step::Kind::kVerify: return "verify";
+    case dr::Step::Kind::kCommand:
+      return "command";
+    case dr::Step::Kind::kExport:
+      return "export";
+    case dr::Step::Kind::kManual:
+      return "manual";
+    case dr::Step::Kind::kVerify:
+      return "verify";
   }
   return "?";
 }
@@ -132,7 +136,8 @@ nlohmann::json PlanJson(const dr::Plan& p, const DrRunContext& rc) {
   for (const auto& s : p.steps) {
     nlohmann::json j = {{"kind", StepKind(s.kind)}, {"title", s.title}};
     if (s.kind == dr::Step::Kind::kCommand) {
-      j["command"] = dr::CommandLine(s, pg::DisplayConninfo(rc.source_conninfo), pg::DisplayConninfo(rc.target_conninfo));
+      j["command"] =
+          dr::CommandLine(s, pg::DisplayConninfo(rc.source_conninfo), pg::DisplayConninfo(rc.target_conninfo));
     }
     if (!s.detail.empty()) j["detail"] = s.detail;
     if (!s.table.empty()) j["table"] = s.table;
@@ -162,8 +167,9 @@ void PrintPlan(const Output& out, const dr::Plan& p, const DrRunContext& rc) {
     std::string prefix = std::to_string(i) + ". ";
     out.Line(prefix + (s.kind == dr::Step::Kind::kManual ? out.Yellow("(you) ") : "") + s.title);
     if (s.kind == dr::Step::Kind::kCommand) {
-      out.Line(std::string(prefix.size(), ' ') + out.Dim("$ " + dr::CommandLine(s, pg::DisplayConninfo(rc.source_conninfo),
-                                                                            pg::DisplayConninfo(rc.target_conninfo))));
+      out.Line(std::string(prefix.size(), ' ') +
+               out.Dim("$ " + dr::CommandLine(s, pg::DisplayConninfo(rc.source_conninfo),
+                                              pg::DisplayConninfo(rc.target_conninfo))));
     } else if (!s.detail.empty()) {
       out.Line(std::string(prefix.size(), ' ') + out.Dim(s.detail));
     }
@@ -247,15 +253,15 @@ int Run(Context& ctx, DrArgs a) {
   // database takes its name typed, as restore --replace does.
   std::string action = "dr runs this " + std::to_string(plan->steps.size()) + "-step " +
                        dr::ScenarioName(plan->scenario) + " recovery of " + plan->database;
-  Status confirmed = plan->replaces_live ? ConfirmByTyping(ctx, action + ", replacing it", plan->database)
-                                         : Confirm(ctx, action);
+  Status confirmed =
+      plan->replaces_live ? ConfirmByTyping(ctx, action + ", replacing it", plan->database) : Confirm(ctx, action);
   if (!confirmed.ok()) return ctx.Fail(confirmed);
 
   auto run0 = std::chrono::steady_clock::now();
   DrRun run = RunPlan(ctx, *plan, rc);
-  auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+  auto now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   int64_t restored_us = plan->restored_point_us;
   if (!run.reached_time.empty()) {
     auto reached = physical::ParseTimestamp(run.reached_time);
@@ -284,7 +290,10 @@ int Run(Context& ctx, DrArgs a) {
   if (out.json()) {
     nlohmann::json steps = nlohmann::json::array();
     for (const auto& s : run.steps) {
-      nlohmann::json j = {{"title", s.title}, {"kind", s.kind}, {"exit_code", s.exit_code}, {"seconds", s.seconds},
+      nlohmann::json j = {{"title", s.title},
+                          {"kind", s.kind},
+                          {"exit_code", s.exit_code},
+                          {"seconds", s.seconds},
                           {"result", s.result}};
       if (!s.command.empty()) j["command"] = s.command;
       if (!s.error.empty()) j["error"] = s.error;

@@ -1,7 +1,7 @@
 #include "cli/dr_steps.h"
 
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <sstream>
 
@@ -106,8 +106,12 @@ StepOutcome RunExport(const dr::Step& step, const std::string& restored, const D
     o.error = r.status().ToString();
     return o;
   }
-  o.result = {{"table", r->table},     {"file", r->file},       {"rows", r->rows},
-              {"missing", r->missing}, {"changed", r->changed}, {"key", r->key},
+  o.result = {{"table", r->table},
+              {"file", r->file},
+              {"rows", r->rows},
+              {"missing", r->missing},
+              {"changed", r->changed},
+              {"key", r->key},
               {"live_table_missing", r->live_table_missing}};
   return o;
 }
@@ -138,15 +142,17 @@ DrRun RunPlan(const Context& ctx, const dr::Plan& plan, const DrRunContext& rc) 
     if (step.kind == dr::Step::Kind::kCommand) {
       out.Line(std::to_string(n) + ". " + step.title + " ...");
       o = RunCommand(ctx, step, rc);
-      if (o.exit_code == 0 && o.result.is_object() && o.result.contains("started") &&
-          o.result["started"].is_object() && o.result["started"]["reached_time"].is_string()) {
+      if (o.exit_code == 0 && o.result.is_object() && o.result.contains("started") && o.result["started"].is_object() &&
+          o.result["started"]["reached_time"].is_string()) {
         run.reached_time = o.result["started"]["reached_time"].get<std::string>();
       }
     } else if (step.kind == dr::Step::Kind::kExport) {
       out.Line(std::to_string(n) + ". " + step.title + " ...");
       auto restored = RestoredConninfo(plan, rc);
       if (!restored.ok()) {
-        o = {.title = step.title, .kind = "export", .exit_code = restored.status().exit_code(),
+        o = {.title = step.title,
+             .kind = "export",
+             .exit_code = restored.status().exit_code(),
              .error = restored.status().ToString()};
       } else {
         o = RunExport(step, *restored, rc);
@@ -154,7 +160,8 @@ DrRun RunPlan(const Context& ctx, const dr::Plan& plan, const DrRunContext& rc) 
     } else if (step.kind == dr::Step::Kind::kManual) {
       o = {.title = step.title, .kind = "manual"};
       o.result = {{"detail", step.detail}};
-      out.Line(std::to_string(n) + ". " + out.Yellow("to do: ") + step.title + (step.detail.empty() ? "" : ": " + step.detail));
+      out.Line(std::to_string(n) + ". " + out.Yellow("to do: ") + step.title +
+               (step.detail.empty() ? "" : ": " + step.detail));
     } else {
       out.Line(std::to_string(n) + ". " + step.title + " ...");
       o = {.title = step.title, .kind = "verify"};
@@ -187,8 +194,11 @@ DrRun RunPlan(const Context& ctx, const dr::Plan& plan, const DrRunContext& rc) 
       nlohmann::json checks = nlohmann::json::array();
       for (const auto& c : run.checks) {
         checks.push_back({{"check", c.name}, {"ok", c.ok}, {"skipped", c.skipped}, {"detail", c.detail}});
-        out.Line("   " + (c.skipped ? out.Dim("skip") : c.ok ? out.Green("ok  ") : out.Red("FAIL")) + " " + c.name +
-                 ": " + c.detail);
+        out.Line("   " +
+                 (c.skipped ? out.Dim("skip")
+                  : c.ok    ? out.Green("ok  ")
+                            : out.Red("FAIL")) +
+                 " " + c.name + ": " + c.detail);
       }
       o.result = checks;
       if (!dr::AllPassed(run.checks)) o.exit_code = 1;
@@ -208,8 +218,7 @@ DrRun RunPlan(const Context& ctx, const dr::Plan& plan, const DrRunContext& rc) 
     } else if (o.kind == "export") {
       out.Line("   " + out.Green("exported") + " " + FormatCount(o.result["rows"].get<int64_t>()) + " rows (" +
                FormatCount(o.result["missing"].get<int64_t>()) + " missing, " +
-               FormatCount(o.result["changed"].get<int64_t>()) + " changed) to " +
-               o.result["file"].get<std::string>());
+               FormatCount(o.result["changed"].get<int64_t>()) + " changed) to " + o.result["file"].get<std::string>());
     }
     run.steps.push_back(o);
     if (o.exit_code != 0) {

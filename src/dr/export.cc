@@ -14,8 +14,8 @@ namespace {
 // Both sessions must render values identically for the digests to compare: pg_dump's
 // settings (ConnectOptions::portable_output) plus one time zone for timestamptz.
 Result<pg::Connection> Open(const std::string& conninfo) {
-  PGK_ASSIGN_OR_RETURN(auto conn, pg::Connection::Connect(conninfo, {.application_name = "pgkeeper-dr",
-                                                                     .portable_output = true}));
+  PGK_ASSIGN_OR_RETURN(auto conn,
+                       pg::Connection::Connect(conninfo, {.application_name = "pgkeeper-dr", .portable_output = true}));
   PGK_RETURN_IF_ERROR(conn.Exec("SET TimeZone = 'UTC'; SET bytea_output = 'hex'"));
   return conn;
 }
@@ -29,9 +29,8 @@ struct Split {
 Result<ExportResult> ExportLostRows(const ExportOptions& o) {
   PGK_ASSIGN_OR_RETURN(auto side, Open(o.side_conninfo));
   PGK_ASSIGN_OR_RETURN(auto live, Open(o.live_conninfo));
-  std::string regclass_text = o.table.find('.') == std::string::npos && o.table.find('"') == std::string::npos
-                                  ? "public." + o.table
-                                  : o.table;
+  std::string regclass_text =
+      o.table.find('.') == std::string::npos && o.table.find('"') == std::string::npos ? "public." + o.table : o.table;
   PGK_ASSIGN_OR_RETURN(auto found, side.Query("SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c "
                                               "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
                                               "WHERE c.oid = to_regclass($1)",
@@ -70,8 +69,7 @@ Result<ExportResult> ExportLostRows(const ExportOptions& o) {
   if (!r.live_table_missing) {
     // The live table's (key, digest) pairs, one line each: ~60 bytes a row in memory.
     std::string buffer;
-    PGK_RETURN_IF_ERROR(live.CopyOut("COPY (SELECT " + key_expr + ", md5(t::text) FROM " + qualified +
-                                         " t) TO STDOUT",
+    PGK_RETURN_IF_ERROR(live.CopyOut("COPY (SELECT " + key_expr + ", md5(t::text) FROM " + qualified + " t) TO STDOUT",
                                      [&](std::string_view chunk) {
                                        buffer.append(chunk);
                                        return Status::Ok();
@@ -86,12 +84,12 @@ Result<ExportResult> ExportLostRows(const ExportOptions& o) {
     }));
     PGK_RETURN_IF_ERROR(side.Exec("CREATE INDEX ON pg_temp.pgkeeper_dr_live (k, h); ANALYZE pg_temp.pgkeeper_dr_live"));
   }
-  std::string lost = "NOT EXISTS (SELECT 1 FROM pg_temp.pgkeeper_dr_live l WHERE l.k = " + key_expr +
-                     " AND l.h = md5(t::text))";
+  std::string lost =
+      "NOT EXISTS (SELECT 1 FROM pg_temp.pgkeeper_dr_live l WHERE l.k = " + key_expr + " AND l.h = md5(t::text))";
   std::string key_known = "EXISTS (SELECT 1 FROM pg_temp.pgkeeper_dr_live l WHERE l.k = " + key_expr + ")";
-  PGK_ASSIGN_OR_RETURN(auto counts, side.Query("SELECT count(*) FILTER (WHERE NOT " + key_known +
-                                               "), count(*) FILTER (WHERE " + key_known + ") FROM " + qualified +
-                                               " t WHERE " + lost));
+  PGK_ASSIGN_OR_RETURN(auto counts,
+                       side.Query("SELECT count(*) FILTER (WHERE NOT " + key_known + "), count(*) FILTER (WHERE " +
+                                  key_known + ") FROM " + qualified + " t WHERE " + lost));
   r.missing = counts.GetInt(0, 0);
   r.changed = keyed ? counts.GetInt(0, 1) : 0;
   if (!keyed) r.missing += counts.GetInt(0, 1);

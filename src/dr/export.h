@@ -22,10 +22,10 @@ struct ExportOptions {
 struct ExportResult {
   std::string table;  // qualified, as quoted for display
   std::string file;
-  int64_t rows = 0;     // rows written
-  int64_t missing = 0;  // rows whose key is not in the live table (all rows without a key)
-  int64_t changed = 0;  // rows whose key is in the live table with other values
-  std::string key;      // the primary key's columns, "" when the table has none
+  int64_t rows = 0;                 // rows written
+  int64_t missing = 0;              // rows whose key is not in the live table (all rows without a key)
+  int64_t changed = 0;              // rows whose key is in the live table with other values
+  std::string key;                  // the primary key's columns, "" when the table has none
   bool live_table_missing = false;  // the whole table was dropped: every row is exported
 };
 

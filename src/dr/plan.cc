@@ -82,10 +82,10 @@ Status NoBackup(const PlanInput& in, const std::string& method) {
       break;
     }
   }
-  return Status::NotFound("no " + what + " in the repository",
-                          oldest.empty() ? "take one with `pgkeeper backup" +
-                                               std::string(method == "physical" ? " --type physical`" : "`")
-                                         : "the oldest is " + oldest);
+  return Status::NotFound(
+      "no " + what + " in the repository",
+      oldest.empty() ? "take one with `pgkeeper backup" + std::string(method == "physical" ? " --type physical`" : "`")
+                     : "the oldest is " + oldest);
 }
 
 void AddRepo(const PlanInput& in, std::vector<std::string>* args) {
@@ -100,8 +100,9 @@ Step Command(std::string title, std::vector<std::string> args, Server server, co
 
 Step Verify(const std::string& where) {
   return {.kind = Step::Kind::kVerify,
-          .title = "verify " + where + ": connect, row counts against the backup's manifest, schema check when "
-                                       "schema.expect is set, migration state"};
+          .title = "verify " + where +
+                   ": connect, row counts against the backup's manifest, schema check when "
+                   "schema.expect is set, migration state"};
 }
 
 Step Manual(std::string title, std::string detail = "") {
@@ -131,8 +132,8 @@ void ReplaceFlags(const PlanInput& in, std::vector<std::string>* a) {
 }
 
 Status BuildCorruption(const PlanInput& in, const repo::Manifest& m, Plan* p) {
-  p->steps.push_back(Command("verify every file of backup " + m.id + " before anything changes",
-                             {"verify", m.id}, Server::kNone, in));
+  p->steps.push_back(
+      Command("verify every file of backup " + m.id + " before anything changes", {"verify", m.id}, Server::kNone, in));
   if (p->method == "logical") {
     std::vector<std::string> a = {"restore", m.id, "--replace", in.database};
     ReplaceFlags(in, &a);
@@ -152,8 +153,8 @@ Status BuildCorruption(const PlanInput& in, const repo::Manifest& m, Plan* p) {
   p->side_port = in.port;
   p->steps.push_back(Verify("the restored server on port " + std::to_string(in.port)));
   p->steps.push_back(Manual("stop the damaged server and point the application at the restored one",
-                            "the restored cluster runs from " + in.side_pgdata + " on port " +
-                                std::to_string(in.port) + "; keep the damaged data directory for analysis"));
+                            "the restored cluster runs from " + in.side_pgdata + " on port " + std::to_string(in.port) +
+                                "; keep the damaged data directory for analysis"));
   return Status::Ok();
 }
 
@@ -172,18 +173,19 @@ Status BuildDeletion(const PlanInput& in, const repo::Manifest& m, Plan* p) {
     p->side_port = in.port;
   }
   for (const auto& t : in.tables) {
-    p->steps.push_back({.kind = Step::Kind::kExport,
-                        .title = "export the rows of " + t + " that are missing or changed in the live table to " +
-                                 in.export_dir,
-                        .table = t});
+    p->steps.push_back(
+        {.kind = Step::Kind::kExport,
+         .title = "export the rows of " + t + " that are missing or changed in the live table to " + in.export_dir,
+         .table = t});
   }
   p->steps.push_back(Verify(p->method == "logical" ? "the side database " + in.side_db
                                                    : "the restored server on port " + std::to_string(in.port)));
   p->steps.push_back(Manual("review the exported rows and load them back into " + in.database,
                             "e.g. psql -c \"\\copy " + in.tables.front() + " FROM '" + in.export_dir + "/" +
                                 in.tables.front() + ".csv' CSV HEADER\" (changed rows: UPDATE by primary key)"));
-  p->steps.push_back(Manual(p->method == "logical" ? "drop the side database " + in.side_db + " when done"
-                                                   : "stop the side server when done: pg_ctl stop -D " + in.side_pgdata));
+  p->steps.push_back(Manual(p->method == "logical"
+                                ? "drop the side database " + in.side_db + " when done"
+                                : "stop the side server when done: pg_ctl stop -D " + in.side_pgdata));
   p->notes.push_back("tables: " + tables + "; the live database " + in.database + " is not changed");
   return Status::Ok();
 }
@@ -214,9 +216,9 @@ Status BuildServerLost(const PlanInput& in, const repo::Manifest& m, Plan* p) {
     return Status::Ok();
   }
   PGK_RETURN_IF_ERROR(NeedPhysicalFlags(in));
-  p->steps.push_back(Command("restore " + m.id + " into " + in.side_pgdata +
-                                 " on this (new) server and recover to the end of the WAL archive",
-                             PhysicalRestoreArgs(m, in, false), Server::kNone, in));
+  p->steps.push_back(Command(
+      "restore " + m.id + " into " + in.side_pgdata + " on this (new) server and recover to the end of the WAL archive",
+      PhysicalRestoreArgs(m, in, false), Server::kNone, in));
   p->side_conn_db = in.database;
   p->side_port = in.port;
   p->steps.push_back(Verify("the restored server on port " + std::to_string(in.port)));
@@ -231,13 +233,14 @@ Status BuildSecurity(const PlanInput& in, const repo::Manifest& m, Plan* p) {
                                    "for a physical restore use --scenario corruption --method physical with "
                                    "--before, then `pgkeeper roles reset-passwords` on the restored server");
   }
-  p->steps.push_back(Command("verify every file of backup " + m.id + " before anything changes",
-                             {"verify", m.id}, Server::kNone, in));
+  p->steps.push_back(
+      Command("verify every file of backup " + m.id + " before anything changes", {"verify", m.id}, Server::kNone, in));
   std::vector<std::string> a = {"restore", m.id, "--replace", in.database};
   ReplaceFlags(in, &a);
-  p->steps.push_back(Command("restore " + m.id + " (" + m.start_time + ") in place of " + in.database +
-                                 (in.no_safety_backup ? "" : "; the safety backup keeps the intruded state as evidence"),
-                             a, Server::kSource, in));
+  p->steps.push_back(
+      Command("restore " + m.id + " (" + m.start_time + ") in place of " + in.database +
+                  (in.no_safety_backup ? "" : "; the safety backup keeps the intruded state as evidence"),
+              a, Server::kSource, in));
   p->replaces_live = true;
   p->side_conn_db = in.database;
   if (!in.passwords_file.empty() || !in.passwords_env.empty()) {
@@ -253,11 +256,11 @@ Status BuildSecurity(const PlanInput& in, const repo::Manifest& m, Plan* p) {
                         .args = r,
                         .server = Server::kSource});
   } else {
-    p->steps.push_back(Manual("rotate the passwords of every role that can log in",
-                              (in.login_roles.empty() ? std::string("(no login roles found)")
-                                                      : "roles: " + Join(in.login_roles, ", ")) +
-                                  "; pgkeeper roles reset-passwords --file PASSWORDS (or rerun dr with "
-                                  "--passwords-file)"));
+    p->steps.push_back(Manual(
+        "rotate the passwords of every role that can log in",
+        (in.login_roles.empty() ? std::string("(no login roles found)") : "roles: " + Join(in.login_roles, ", ")) +
+            "; pgkeeper roles reset-passwords --file PASSWORDS (or rerun dr with "
+            "--passwords-file)"));
   }
   p->steps.push_back(Manual("rotate the other secrets the intruder may have seen",
                             "the repository key (pgkeeper repo rekey), S3 credentials (AWS_*), the application's "
@@ -276,8 +279,7 @@ Result<Scenario> ParseScenario(const std::string& text) {
   if (text == "delete" || text == "deleted" || text == "accidental-deletion") return Scenario::kDeletion;
   if (text == "lost" || text == "server" || text == "server-loss") return Scenario::kServerLost;
   if (text == "security-incident" || text == "breach" || text == "intrusion") return Scenario::kSecurityIncident;
-  return Status::InvalidArgument("unknown scenario " + text,
-                                 "one of: corruption, deletion, server-lost, security");
+  return Status::InvalidArgument("unknown scenario " + text, "one of: corruption, deletion, server-lost, security");
 }
 
 const char* ScenarioName(Scenario s) {
@@ -349,10 +351,18 @@ Result<Plan> BuildPlan(const PlanInput& in) {
   if (effective.export_dir.empty()) effective.export_dir = "dr-export";
   Status s;
   switch (in.scenario) {
-    case Scenario::kCorruption: s = BuildCorruption(effective, *m, &p); break;
-    case Scenario::kDeletion: s = BuildDeletion(effective, *m, &p); break;
-    case Scenario::kServerLost: s = BuildServerLost(effective, *m, &p); break;
-    case Scenario::kSecurityIncident: s = BuildSecurity(effective, *m, &p); break;
+    case Scenario::kCorruption:
+      s = BuildCorruption(effective, *m, &p);
+      break;
+    case Scenario::kDeletion:
+      s = BuildDeletion(effective, *m, &p);
+      break;
+    case Scenario::kServerLost:
+      s = BuildServerLost(effective, *m, &p);
+      break;
+    case Scenario::kSecurityIncident:
+      s = BuildSecurity(effective, *m, &p);
+      break;
   }
   if (!s.ok()) return s;
   return p;

@@ -40,10 +40,10 @@ struct Step {
 
 struct PlanInput {
   Scenario scenario = Scenario::kCorruption;
-  std::string method;    // "logical" | "physical" | "" (logical when a logical backup fits)
-  std::string database;  // the affected database (from --db, else the newest backup's)
-  std::string repo;      // repository URL as given (flag or config), repeated in commands
-  std::string key_file;  // repeated in commands when given
+  std::string method;     // "logical" | "physical" | "" (logical when a logical backup fits)
+  std::string database;   // the affected database (from --db, else the newest backup's)
+  std::string repo;       // repository URL as given (flag or config), repeated in commands
+  std::string key_file;   // repeated in commands when given
   std::string backup_id;  // an explicit backup (else the newest that fits)
   // The incident time (deletion: required; security: optional, the restore must predate
   // it); µs since the epoch and the text as given.
@@ -58,15 +58,15 @@ struct PlanInput {
   std::string target_into;          // server-lost: the database's name on the new server
   bool terminate_sessions = false;  // corruption/security: passed to restore --replace
   bool no_safety_backup = false;
-  std::string passwords_file;       // security: roles reset-passwords --file
-  std::string passwords_env;        // security: roles reset-passwords --from-env
+  std::string passwords_file;            // security: roles reset-passwords --file
+  std::string passwords_env;             // security: roles reset-passwords --from-env
   std::vector<std::string> login_roles;  // security: roles that can log in on the server
   std::vector<repo::Manifest> backups;   // the repository's backups, oldest first
 };
 
 struct Plan {
   Scenario scenario = Scenario::kCorruption;
-  std::string method;       // "logical" | "physical"
+  std::string method;  // "logical" | "physical"
   std::string database;
   std::string backup_id;    // the backup restored
   std::string backup_time;  // its consistency point (ISO 8601 UTC)
@@ -74,8 +74,8 @@ struct Plan {
   // (its start), or the physical recovery target (the incident time; else the backup's
   // end, until recovery reports the point it reached).
   int64_t restored_point_us = 0;
-  bool replaces_live = false;  // the plan overwrites the live database (typed confirmation)
-  std::string side_conn_db;    // where the restored data can be read: database name
+  bool replaces_live = false;   // the plan overwrites the live database (typed confirmation)
+  std::string side_conn_db;     // where the restored data can be read: database name
   bool side_on_target = false;  // ...on the --to server (else the source server)
   int side_port = 0;            // ...or on a restored physical server on this port
   std::vector<Step> steps;

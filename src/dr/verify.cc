@@ -62,8 +62,9 @@ Check Migrations(pg::Connection& conn, const VerifyInput& in) {
   if (shape.ok() && *shape == migrate::Shape::kMissing) {
     c.ok = !in.migration_version.has_value();
     c.skipped = c.ok;
-    c.detail = c.ok ? "no migration history table" : "the migration history table is missing, the backup had version " +
-                                                          std::to_string(*in.migration_version);
+    c.detail = c.ok ? "no migration history table"
+                    : "the migration history table is missing, the backup had version " +
+                          std::to_string(*in.migration_version);
     return c;
   }
   auto rows = history.Load();

@@ -14,16 +14,16 @@
 namespace pgk::dr {
 
 struct Check {
-  std::string name;    // "connect", "row counts", "migrations", "schema"
+  std::string name;  // "connect", "row counts", "migrations", "schema"
   bool ok = false;
   bool skipped = false;
   std::string detail;  // what was found
 };
 
 struct VerifyInput {
-  std::string conninfo;                          // the restored database
-  std::map<std::string, int64_t> row_counts;     // the manifest's (empty: physical backups)
-  std::optional<uint64_t> migration_version;     // the manifest's
+  std::string conninfo;                       // the restored database
+  std::map<std::string, int64_t> row_counts;  // the manifest's (empty: physical backups)
+  std::optional<uint64_t> migration_version;  // the manifest's
   std::string migrations_table = "public.schema_migrations";
 };
 

@@ -57,8 +57,9 @@ void SwitchAndWaitArchived(pg::Connection& c) {
 pg::LocalCluster& Source() {
   static std::unique_ptr<pg::LocalCluster> cluster = [] {
     std::string archive = "'" + BinaryPath() + "' wal-push %p --repo '" + Repo() + "'";
-    auto c = pg::LocalCluster::Open({.dir = TempPath("dr-physical-src"),
-                                     .settings = {"archive_mode=on", "wal_level=replica", "archive_command=" + archive}});
+    auto c =
+        pg::LocalCluster::Open({.dir = TempPath("dr-physical-src"),
+                                .settings = {"archive_mode=on", "wal_level=replica", "archive_command=" + archive}});
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     Status s = (*c)->Init();
     if (s.ok()) s = (*c)->Start();
@@ -114,9 +115,27 @@ TEST(DrPhysical, DeletionRecoversToJustBeforeItOnASidePortAndExportsTheRows) {
   ASSERT_TRUE(port.ok());
   std::string side = TempPath("dr-side-pgdata");
   std::string exports = TempPath("dr-physical-export");
-  auto r = RunCli({"dr", "--db", Source().ConnInfo("shop"), "--repo", Repo(), "--scenario", "deletion", "--method",
-                   "physical", "--before", before, "--table", "public.orders", "--pgdata", side, "--port",
-                   std::to_string(*port), "--export-dir", exports, "--yes", "--json"});
+  auto r = RunCli({"dr",
+                   "--db",
+                   Source().ConnInfo("shop"),
+                   "--repo",
+                   Repo(),
+                   "--scenario",
+                   "deletion",
+                   "--method",
+                   "physical",
+                   "--before",
+                   before,
+                   "--table",
+                   "public.orders",
+                   "--pgdata",
+                   side,
+                   "--port",
+                   std::to_string(*port),
+                   "--export-dir",
+                   exports,
+                   "--yes",
+                   "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.All();
   auto j = r.Json();
   pid_t pid = 0;

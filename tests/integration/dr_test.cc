@@ -78,10 +78,25 @@ TEST(Dr, DeletionRestoresASideDatabaseAndExportsExactlyTheLostRows) {
 
   std::string side = NewName("recovered");
   std::string exports = TempPath(NewName("dr_export"));
-  std::vector<std::string> args = {"dr",           "--db",         UrlWithPassword(db), "--repo",   repo,
-                                   "--scenario",   "deletion",     "--before",          before,   "--table",
-                                   "public.orders", "--table",     "notes",             "--side-db", side,
-                                   "--export-dir", exports,        "--yes",             "--json"};
+  std::vector<std::string> args = {"dr",
+                                   "--db",
+                                   UrlWithPassword(db),
+                                   "--repo",
+                                   repo,
+                                   "--scenario",
+                                   "deletion",
+                                   "--before",
+                                   before,
+                                   "--table",
+                                   "public.orders",
+                                   "--table",
+                                   "notes",
+                                   "--side-db",
+                                   side,
+                                   "--export-dir",
+                                   exports,
+                                   "--yes",
+                                   "--json"};
   auto r = RunCli(args);
   ASSERT_EQ(r.exit_code, 0) << r.All();
   auto j = r.Json();
@@ -164,8 +179,8 @@ TEST(Dr, CorruptionReplacesTheDatabaseWithTheLatestBackup) {
   EXPECT_EQ(BackupCount(repo), 1u);
 
   // --plan-only shows the commands and runs nothing.
-  auto plan = RunCli({"dr", "--db", UrlWithPassword(db), "--repo", repo, "--scenario", "corruption", "--plan-only",
-                      "--json"});
+  auto plan =
+      RunCli({"dr", "--db", UrlWithPassword(db), "--repo", repo, "--scenario", "corruption", "--plan-only", "--json"});
   ASSERT_EQ(plan.exit_code, 0) << plan.All();
   auto pj = plan.Json();
   EXPECT_FALSE(pj["executed"].get<bool>());
@@ -225,8 +240,8 @@ TEST(Dr, ABackupThatFailsVerificationStopsBeforeAnythingChangesAndNamesTheNextOn
   EXPECT_EQ(BackupCount(repo), 2u) << "no safety backup was taken";
 
   // The hint's backup restores.
-  r = RunCli({"dr", "--db", UrlWithPassword(db), "--repo", repo, "--scenario", "corruption", "--backup", older,
-              "--yes"});
+  r = RunCli(
+      {"dr", "--db", UrlWithPassword(db), "--repo", repo, "--scenario", "corruption", "--backup", older, "--yes"});
   EXPECT_EQ(r.exit_code, 0) << r.All();
   EXPECT_EQ(QueryValue(db, "SELECT count(*) FROM orders WHERE customer = 'garbage'"), "0");
 }

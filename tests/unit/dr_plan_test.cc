@@ -42,8 +42,7 @@ PlanInput Base(Scenario s) {
   in.database = "app";
   in.repo = "/repo";
   in.backups = {Logical("B1", "app", "2026-12-05T01:00:00Z"), Logical("B2", "other", "2026-12-05T02:00:00Z"),
-                Logical("B3", "app", "2026-12-06T01:00:00Z"),
-                Logical("B4", "app", "2026-12-06T11:00:00Z", "safety")};
+                Logical("B3", "app", "2026-12-06T01:00:00Z"), Logical("B4", "app", "2026-12-06T11:00:00Z", "safety")};
   return in;
 }
 
@@ -151,9 +150,9 @@ TEST(DrPlan, PhysicalDeletionIsPointInTimeRecoveryOnASidePort) {
   EXPECT_EQ(p->backup_id, "P1");
   EXPECT_EQ(p->restored_point_us, *in.before_us);
   EXPECT_EQ(p->side_port, 6543);
-  EXPECT_EQ(Commands(*p), std::vector<std::string>{
-                              "pgkeeper restore P1 --pgdata /srv/side --target-time '2026-12-06 10:00:00' "
-                              "--target-exclusive --start --port 6543 --repo /repo"});
+  EXPECT_EQ(Commands(*p),
+            std::vector<std::string>{"pgkeeper restore P1 --pgdata /srv/side --target-time '2026-12-06 10:00:00' "
+                                     "--target-exclusive --start --port 6543 --repo /repo"});
 }
 
 TEST(DrPlan, WithoutALogicalBackupTheMethodFallsBackToPhysical) {
@@ -178,9 +177,9 @@ TEST(DrPlan, ServerLostRestoresRolesThenTheDatabaseOnTheNewServer) {
   in.backups.insert(in.backups.begin(), g);
   auto p = BuildPlan(in);
   ASSERT_TRUE(p.ok()) << p.status().ToString();
-  EXPECT_EQ(Commands(*p), (std::vector<std::string>{
-                              "pgkeeper --db DST restore G1 --type globals --no-tablespaces --repo /repo",
-                              "pgkeeper --db DST restore B3 --into app --repo /repo"}));
+  EXPECT_EQ(Commands(*p),
+            (std::vector<std::string>{"pgkeeper --db DST restore G1 --type globals --no-tablespaces --repo /repo",
+                                      "pgkeeper --db DST restore B3 --into app --repo /repo"}));
   EXPECT_TRUE(p->side_on_target);
   EXPECT_EQ(p->steps.back().kind, Step::Kind::kManual);  // point the application there
 }
@@ -227,9 +226,12 @@ TEST(DrPlan, CommandLinesQuoteWhatAShellWouldSplit) {
 namespace pgk::clean {
 
 TEST(CleanChoice, KeepsSystemTemplateAndConnectedDatabases) {
-  std::vector<DatabaseInfo> all = {{.name = "postgres"},  {.name = "template0", .is_template = true},
-                                   {.name = "template1", .is_template = true}, {.name = "app", .sessions = 2},
-                                   {.name = "admin"},     {.name = "fixture", .is_template = true},
+  std::vector<DatabaseInfo> all = {{.name = "postgres"},
+                                   {.name = "template0", .is_template = true},
+                                   {.name = "template1", .is_template = true},
+                                   {.name = "app", .sessions = 2},
+                                   {.name = "admin"},
+                                   {.name = "fixture", .is_template = true},
                                    {.name = "scratch"}};
   Choice c = ChooseDatabases(all, "admin");
   std::vector<std::string> drop;
