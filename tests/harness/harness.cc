@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <thread>
 
 #include "common/process.h"
 #include "demo/example_app.h"
@@ -263,6 +265,36 @@ CliResult BackgroundCli::Wait() {
     ::unlink(file->c_str());
   }
   return r;
+}
+
+std::string ServerOwnedDir(const std::string& name) {
+  std::string dir = TempPath(name);
+  std::filesystem::create_directories(dir);
+  ::chmod(dir.c_str(), 0700);
+  if (IsRoot()) {
+    auto pg = LookupUser("postgres");
+    if (pg.ok()) {
+      EXPECT_EQ(::chown(dir.c_str(), pg->uid, pg->gid), 0);
+    }
+  }
+  return dir;
+}
+
+void SwitchAndWaitArchived(pg::Connection& c) {
+  auto value = [&](const std::string& sql) {
+    auto v = c.QueryValue(sql);
+    return v.ok() ? *v : "ERROR: " + v.status().message();
+  };
+  std::string name = value("SELECT pg_walfile_name(pg_current_wal_lsn())");
+  ASSERT_TRUE(c.Exec("SELECT pg_switch_wal()").ok());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string last = value("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
+    if (!last.empty() && last.substr(0, 24) >= name) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  FAIL() << "segment " << name << " was not archived; archiver: "
+         << value("SELECT failed_count || ' failures, last ' || coalesce(last_failed_wal, '') FROM pg_stat_archiver");
 }
 
 }  // namespace pgk::test

@@ -34,6 +34,12 @@ pg::Connection Connect(const std::string& db);
 
 // A private temporary directory that lives as long as the test binary.
 std::string TempPath(const std::string& name);
+// A fresh TempPath(name) directory (0700) that the server's user owns (as root: chowned to
+// postgres), e.g. a repository archive_command writes into.
+std::string ServerOwnedDir(const std::string& name);
+// pg_switch_wal(), then waits (up to 30 s) until pg_stat_archiver has archived the segment
+// that held the insert position; fails the test otherwise.
+void SwitchAndWaitArchived(pg::Connection& c);
 
 struct CliResult {
   int exit_code = -1;

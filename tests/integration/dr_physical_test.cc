@@ -19,19 +19,6 @@ namespace pgk::test {
 
 namespace {
 
-std::string ServerOwnedDir(const std::string& name) {
-  std::string dir = TempPath(name);
-  std::filesystem::create_directories(dir);
-  ::chmod(dir.c_str(), 0700);
-  if (IsRoot()) {
-    auto pg = LookupUser("postgres");
-    if (pg.ok()) {
-      EXPECT_EQ(::chown(dir.c_str(), pg->uid, pg->gid), 0);
-    }
-  }
-  return dir;
-}
-
 const std::string& Repo() {
   static const std::string repo = ServerOwnedDir("dr-physical-repo");
   return repo;
@@ -40,18 +27,6 @@ const std::string& Repo() {
 std::string Value(pg::Connection& c, const std::string& sql) {
   auto v = c.QueryValue(sql);
   return v.ok() ? *v : "ERROR: " + v.status().message();
-}
-
-void SwitchAndWaitArchived(pg::Connection& c) {
-  std::string name = Value(c, "SELECT pg_walfile_name(pg_current_wal_lsn())");
-  ASSERT_TRUE(c.Exec("SELECT pg_switch_wal()").ok());
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::string last = Value(c, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
-    if (!last.empty() && last.substr(0, 24) >= name) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  FAIL() << "segment " << name << " was not archived";
 }
 
 pg::LocalCluster& Source() {

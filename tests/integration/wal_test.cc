@@ -29,20 +29,6 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-// A directory the server's user owns (root: chown to postgres; otherwise ours already).
-std::string ServerOwnedDir(const std::string& name) {
-  std::string dir = TempPath(name);
-  stdfs::create_directories(dir);
-  ::chmod(dir.c_str(), 0700);
-  if (IsRoot()) {
-    auto pg = LookupUser("postgres");
-    if (pg.ok()) {
-      EXPECT_EQ(::chown(dir.c_str(), pg->uid, pg->gid), 0);
-    }
-  }
-  return dir;
-}
-
 std::string ServerRepo() {
   static const std::string repo = ServerOwnedDir("server-repo");
   return repo;
