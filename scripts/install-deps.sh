@@ -9,6 +9,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libcpp-httplib-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   postgresql-15 postgresql-client-15 postgresql-contrib
+  prometheus python3-yaml
 )
 
 missing=()

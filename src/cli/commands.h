@@ -37,6 +37,8 @@ void SetupWalFetch(CLI::App* command, Handler* handler);
 void SetupWalReceive(CLI::App* command, Handler* handler);
 void SetupWal(CLI::App* command, Handler* handler);
 void SetupSetupArchiving(CLI::App* command, Handler* handler);
+void SetupClean(CLI::App* command, Handler* handler);
+void SetupDr(CLI::App* command, Handler* handler);
 
 inline const CommandSpec kCommands[] = {
     {"check", "Report on a database's health: connection, settings, size, tables", &SetupCheck},
@@ -57,6 +59,8 @@ inline const CommandSpec kCommands[] = {
     {"wal-fetch", "Restore one WAL file from the repository (restore_command = 'pgkeeper wal-fetch %f %p ...')", &SetupWalFetch},
     {"wal-receive", "Stream WAL into the repository over a replication connection (a service; --synchronous for RPO zero)", &SetupWalReceive},
     {"wal", "WAL archive status: last archived segment, failures, lag, gaps", &SetupWal},
+    {"dr", "Guided disaster recovery: plan, run and verify the right restore for what happened", &SetupDr},
+    {"clean", "Drop every user database of a rehearsal server (--all-databases)", &SetupClean},
     {"setup-archiving", "Check (or --apply) the server settings WAL archiving into the repository needs", &SetupSetupArchiving},
 };
 

@@ -9,6 +9,7 @@
 
 #include "cli/prompt.h"
 #include "common/log.h"
+#include "common/process.h"
 #include "physical/restore.h"
 #include "physical/restore_fs.h"
 #include "physical/start.h"
@@ -19,12 +20,6 @@
 namespace pgk::cli {
 
 namespace {
-
-std::string SelfPath() {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "pgkeeper";
-}
 
 Result<repo::Manifest> PickBackup(repo::Repository& repository, const std::string& id, const physical::RecoveryTarget& t) {
   if (id.empty() || id == "latest") {
@@ -151,7 +146,7 @@ int RunPhysicalRestoreCommand(const Context& ctx, const std::string& id, const s
   o.force = a.force;
   o.jobs = jobs;
   o.target = *target;
-  o.restore_command = wal::RestoreCommand({.binary = SelfPath(), .repo_url = (*repository)->Url(),
+  o.restore_command = wal::RestoreCommand({.binary = SelfExecutable(), .repo_url = (*repository)->Url(),
                                            .key_file = (*repository)->repo_key() ? key_file : ""});
   bool tty = isatty(STDERR_FILENO) != 0 && !ctx.out.json();
   auto progress = [&](const std::string& event) {

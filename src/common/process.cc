@@ -17,6 +17,12 @@ namespace pgk {
 
 bool IsRoot() { return ::geteuid() == 0; }
 
+std::string SelfExecutable() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "pgkeeper";
+}
+
 Result<UserInfo> LookupUser(const std::string& name) {
   struct passwd pw {};
   struct passwd* found = nullptr;

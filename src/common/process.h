@@ -22,6 +22,9 @@ struct UserInfo {
 };
 
 bool IsRoot();
+// The running executable's absolute path (/proc/self/exe), for re-running pgkeeper itself
+// (restore_command, dr's steps); "pgkeeper" if it cannot be read.
+std::string SelfExecutable();
 Result<UserInfo> LookupUser(const std::string& name);
 // True if `user` may traverse (execute) every directory down to and including `dir`.
 bool UserCanTraverse(const UserInfo& user, const std::string& dir);
