@@ -9,6 +9,9 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libcpp-httplib-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   postgresql-15 postgresql-client-15 postgresql-contrib
+  # serve: time zones for schedules; its tests scrape /metrics with a real Prometheus
+  # (and promtool) and render the status page in headless Chromium.
+  tzdata prometheus chromium
 )
 
 missing=()

@@ -36,6 +36,7 @@ void SetupWalPush(CLI::App* command, Handler* handler);
 void SetupWalFetch(CLI::App* command, Handler* handler);
 void SetupWal(CLI::App* command, Handler* handler);
 void SetupSetupArchiving(CLI::App* command, Handler* handler);
+void SetupServe(CLI::App* command, Handler* handler);
 
 inline const CommandSpec kCommands[] = {
     {"check", "Report on a database's health: connection, settings, size, tables", &SetupCheck},
@@ -55,6 +56,7 @@ inline const CommandSpec kCommands[] = {
     {"wal-push", "Archive one WAL file into the repository (archive_command = 'pgkeeper wal-push %p ...')", &SetupWalPush},
     {"wal-fetch", "Restore one WAL file from the repository (restore_command = 'pgkeeper wal-fetch %f %p ...')", &SetupWalFetch},
     {"wal", "WAL archive status: last archived segment, failures, lag, gaps", &SetupWal},
+    {"serve", "Run scheduled backups, expiry, verification and drills; serve /health, /ready, /metrics and a status page", &SetupServe},
     {"setup-archiving", "Check (or --apply) the server settings WAL archiving into the repository needs", &SetupSetupArchiving},
 };
 
