@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "common/child_fds.h"
 #include "common/log.h"
 #include "common/version.h"
 #include "pg/conninfo.h"
@@ -92,6 +93,7 @@ int Run(Context& ctx, const ServeArgs& a) {
       job.args.insert(job.args.end(), {"--key-file", a.key_file});
     }
   }
+  SetChildrenInheritOnlyStdio(true);
   curl_global_init(CURL_GLOBAL_DEFAULT);  // before any thread: libcurl's global state is not thread-safe
 
   serve::Service service(std::move(o));
@@ -130,13 +132,16 @@ int Run(Context& ctx, const ServeArgs& a) {
 
 void SetupServe(CLI::App* cmd, Handler* handler) {
   auto a = std::make_shared<ServeArgs>();
-  cmd->add_option("--listen", a->listen, "HTTP address (default serve.listen, or 127.0.0.1:9187; port 0: any free port)");
+  cmd->add_option("--listen", a->listen,
+                  "HTTP address (default serve.listen, or 127.0.0.1:9187; port 0: any free port)");
   cmd->add_option("--repo", a->repo, "Repository (default repository.url); also passed to every job");
-  cmd->add_option("--key-file", a->key_file, "Encryption key file (default repository.key_file); also passed to every job");
+  cmd->add_option("--key-file", a->key_file,
+                  "Encryption key file (default repository.key_file); also passed to every job");
   cmd->add_option("--stop-timeout", a->stop_grace_s, "Seconds to wait for running jobs after SIGTERM (default 120)")
       ->check(CLI::Range(1.0, 86400.0));
-  cmd->footer("Jobs come from [[serve.jobs]] in the config (docs/commands/serve.md). SIGTERM or SIGINT stop serve: "
-              "running jobs get the signal, abort safely, and serve exits 0.");
+  cmd->footer(
+      "Jobs come from [[serve.jobs]] in the config (docs/commands/serve.md). SIGTERM or SIGINT stop serve: "
+      "running jobs get the signal, abort safely, and serve exits 0.");
   *handler = [a](Context& ctx) { return Run(ctx, *a); };
 }
 

@@ -15,8 +15,7 @@ struct FieldSpec {
   const char* const* names;  // names[i] is value min+i (nullptr: numbers only)
 };
 
-const char* const kMonthNames[] = {"jan", "feb", "mar", "apr", "may", "jun",
-                                   "jul", "aug", "sep", "oct", "nov", "dec"};
+const char* const kMonthNames[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
 const char* const kDayNames[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
 
 const FieldSpec kFields[] = {{"minute", 0, 59, nullptr},
@@ -33,10 +32,13 @@ std::string Lower(std::string s) {
 Result<int> Value(const std::string& text, const FieldSpec& f, const std::string& where) {
   if (text.empty()) return Status::Config(where + ": empty value", "see docs/commands/serve.md for the cron syntax");
   if (std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
-    if (text.size() > 4) return Status::Config(where + ": " + text + " is out of range " + std::to_string(f.min) + "-" + std::to_string(f.max));
+    if (text.size() > 4)
+      return Status::Config(where + ": " + text + " is out of range " + std::to_string(f.min) + "-" +
+                            std::to_string(f.max));
     int v = std::stoi(text);
     if (v < f.min || v > f.max) {
-      return Status::Config(where + ": " + text + " is out of range " + std::to_string(f.min) + "-" + std::to_string(f.max));
+      return Status::Config(where + ": " + text + " is out of range " + std::to_string(f.min) + "-" +
+                            std::to_string(f.max));
     }
     return v;
   }
@@ -48,14 +50,15 @@ Result<int> Value(const std::string& text, const FieldSpec& f, const std::string
   }
   return Status::Config(where + ": '" + text + "' is not a number" + (f.names ? " or a name" : "") + " in " +
                             std::to_string(f.min) + "-" + std::to_string(f.max),
-                        f.names == kMonthNames  ? "months are 1-12 or jan..dec"
+                        f.names == kMonthNames ? "months are 1-12 or jan..dec"
                         : f.names == kDayNames ? "days of the week are 0-7 (0 and 7 are Sunday) or sun..sat"
-                                                : "see docs/commands/serve.md for the cron syntax");
+                                               : "see docs/commands/serve.md for the cron syntax");
 }
 
 // Parses one field into `bits` (index = value). Returns whether it starts with '*'.
 template <size_t N>
-Result<bool> ParseField(const std::string& text, const FieldSpec& f, const std::string& schedule, std::bitset<N>* bits) {
+Result<bool> ParseField(const std::string& text, const FieldSpec& f, const std::string& schedule,
+                        std::bitset<N>* bits) {
   std::string where = "cron schedule \"" + schedule + "\": " + f.name;
   std::stringstream items(text);
   std::string item;
@@ -66,7 +69,8 @@ Result<bool> ParseField(const std::string& text, const FieldSpec& f, const std::
     if (auto slash = item.find('/'); slash != std::string::npos) {
       std::string s = item.substr(slash + 1);
       range = item.substr(0, slash);
-      if (s.empty() || !std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) ||
+      if (s.empty() ||
+          !std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) ||
           s.size() > 3 || std::stoi(s) == 0) {
         return Status::Config(where + ": step '" + s + "' in '" + item + "' must be a positive number");
       }
@@ -80,7 +84,8 @@ Result<bool> ParseField(const std::string& text, const FieldSpec& f, const std::
       PGK_ASSIGN_OR_RETURN(lo, Value(range.substr(0, dash), f, where));
       PGK_ASSIGN_OR_RETURN(hi, Value(range.substr(dash + 1), f, where));
       if (lo > hi) {
-        return Status::Config(where + ": range '" + range + "' runs backwards", "write the smaller value first, e.g. 1-5");
+        return Status::Config(where + ": range '" + range + "' runs backwards",
+                              "write the smaller value first, e.g. 1-5");
       }
     } else {
       PGK_ASSIGN_OR_RETURN(lo, Value(range, f, where));
@@ -104,11 +109,16 @@ Result<CronSchedule> CronSchedule::Parse(const std::string& raw) {
   std::string expanded = text;
   if (!text.empty() && text[0] == '@') {
     std::string l = Lower(text);
-    if (l == "@hourly") expanded = "0 * * * *";
-    else if (l == "@daily" || l == "@midnight") expanded = "0 0 * * *";
-    else if (l == "@weekly") expanded = "0 0 * * 0";
-    else if (l == "@monthly") expanded = "0 0 1 * *";
-    else if (l == "@yearly" || l == "@annually") expanded = "0 0 1 1 *";
+    if (l == "@hourly")
+      expanded = "0 * * * *";
+    else if (l == "@daily" || l == "@midnight")
+      expanded = "0 0 * * *";
+    else if (l == "@weekly")
+      expanded = "0 0 * * 0";
+    else if (l == "@monthly")
+      expanded = "0 0 1 * *";
+    else if (l == "@yearly" || l == "@annually")
+      expanded = "0 0 1 1 *";
     else {
       return Status::Config("cron schedule \"" + text + "\": unknown shorthand",
                             "use @hourly, @daily, @weekly, @monthly or @yearly, or five fields");
@@ -144,8 +154,8 @@ bool CronSchedule::MatchesDay(int /*year*/, unsigned month, unsigned day, int we
 namespace {
 
 // The fire instants (UTC) of one local calendar day, sorted.
-std::vector<int64_t> DayFires(int64_t local_day, const TimeZone& tz,
-                              const std::bitset<24>& hours, const std::bitset<60>& minutes, bool hours_star) {
+std::vector<int64_t> DayFires(int64_t local_day, const TimeZone& tz, const std::bitset<24>& hours,
+                              const std::bitset<60>& minutes, bool hours_star) {
   std::vector<int64_t> out;
   for (int h = 0; h < 24; ++h) {
     if (!hours[static_cast<size_t>(h)]) continue;

@@ -11,10 +11,14 @@ namespace pgk::serve {
 std::string EscapeLabel(const std::string& v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -93,14 +97,15 @@ std::string RenderMetrics(const StatusSnapshot& s) {
   per_group("pgkeeper_backup_last_success_timestamp_seconds", "gauge",
             "end time of the newest complete backup of this type and tag", 0,
             [](const BackupSummary& b) { return b.stop; });
-  per_group("pgkeeper_backup_last_duration_seconds", "gauge", "how long the newest backup of this type and tag took",
-            0, [](const BackupSummary& b) { return b.duration_s; });
+  per_group("pgkeeper_backup_last_duration_seconds", "gauge", "how long the newest backup of this type and tag took", 0,
+            [](const BackupSummary& b) { return b.duration_s; });
   per_group("pgkeeper_backup_last_size_bytes", "gauge", "bytes the newest backup of this type and tag stored", 0,
             [](const BackupSummary& b) { return static_cast<double>(b.stored_bytes); });
   per_group("pgkeeper_backup_previous_size_bytes", "gauge",
             "bytes the backup before the newest one (same type and tag) stored", 1,
             [](const BackupSummary& b) { return static_cast<double>(b.stored_bytes); });
-  w.Family("pgkeeper_backup_failures_total", "counter", "failed runs of backup jobs of this type and tag (run records)");
+  w.Family("pgkeeper_backup_failures_total", "counter",
+           "failed runs of backup jobs of this type and tag (run records)");
   for (const auto& g : groups) {
     auto it = failures.find(g);
     w.Sample(it == failures.end() ? 0 : static_cast<double>(it->second), {{"type", g.first}, {"tag", g.second}});

@@ -94,7 +94,8 @@ Result<std::string> StoreRunRecord(storage::Storage& storage, const RunRecord& r
   return path;
 }
 
-Result<std::map<std::string, RunRecord>> LatestRunRecords(storage::Storage& storage, const std::vector<std::string>& jobs,
+Result<std::map<std::string, RunRecord>> LatestRunRecords(storage::Storage& storage,
+                                                          const std::vector<std::string>& jobs,
                                                           std::vector<std::string>* problems) {
   std::map<std::string, RunRecord> out;
   for (const auto& job : jobs) {

@@ -53,7 +53,8 @@ Result<std::string> StoreRunRecord(storage::Storage& storage, const RunRecord& r
 
 // The newest record of each job that has one (damaged records are skipped, reported
 // through `problems`).
-Result<std::map<std::string, RunRecord>> LatestRunRecords(storage::Storage& storage, const std::vector<std::string>& jobs,
+Result<std::map<std::string, RunRecord>> LatestRunRecords(storage::Storage& storage,
+                                                          const std::vector<std::string>& jobs,
                                                           std::vector<std::string>* problems);
 
 // "20260329T010203Z".

@@ -42,7 +42,8 @@ RunOutcome InterpretOutput(int exit_code, const std::string& out, const std::str
     std::string tail = err;
     while (!tail.empty() && (tail.back() == '\n' || tail.back() == ' ')) tail.pop_back();
     if (auto nl = tail.rfind('\n'); nl != std::string::npos) tail = tail.substr(nl + 1);
-    o.error = exit_code > 128 ? "killed by signal " + std::to_string(exit_code - 128) + (tail.empty() ? "" : ": " + tail)
+    o.error = exit_code > 128
+                  ? "killed by signal " + std::to_string(exit_code - 128) + (tail.empty() ? "" : ": " + tail)
               : !tail.empty() ? tail
                               : "exited with code " + std::to_string(exit_code);
   }

@@ -26,9 +26,9 @@ namespace pgk::serve {
 
 struct RunnerOptions {
   std::string executable = "/proc/self/exe";
-  std::vector<std::string> global_args;      // --config FILE, --db URL, ...
-  std::map<std::string, std::string> env;    // added to the child's environment
-  std::string scratch_dir;                   // private directory for the children's stderr
+  std::vector<std::string> global_args;    // --config FILE, --db URL, ...
+  std::map<std::string, std::string> env;  // added to the child's environment
+  std::string scratch_dir;                 // private directory for the children's stderr
 };
 
 struct RunOutcome {

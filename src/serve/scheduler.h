@@ -22,9 +22,9 @@
 namespace pgk::serve {
 
 struct Due {
-  size_t job = 0;          // index into the jobs
-  int64_t scheduled = 0;   // the fire time this run is for
-  bool missed = false;     // a catch-up run at start-up
+  size_t job = 0;         // index into the jobs
+  int64_t scheduled = 0;  // the fire time this run is for
+  bool missed = false;    // a catch-up run at start-up
 };
 
 struct Decisions {
@@ -34,7 +34,8 @@ struct Decisions {
 
 class Scheduler {
  public:
-  Scheduler(std::vector<JobSpec> jobs, TimeZone tz) : jobs_(std::move(jobs)), tz_(std::move(tz)), state_(jobs_.size()) {}
+  Scheduler(std::vector<JobSpec> jobs, TimeZone tz)
+      : jobs_(std::move(jobs)), tz_(std::move(tz)), state_(jobs_.size()) {}
 
   // `last_scheduled`: job name -> the fire time of its last recorded run.
   void Start(int64_t now, const std::map<std::string, int64_t>& last_scheduled);

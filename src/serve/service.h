@@ -33,8 +33,8 @@ struct ServiceOptions {
   const Clock* clock = nullptr;
   std::string host;
   std::string version;
-  std::string database_display;  // masked target, for the status page
-  double stop_grace_s = 120;     // how long Stop waits for running jobs to finish
+  std::string database_display;   // masked target, for the status page
+  double stop_grace_s = 120;      // how long Stop waits for running jobs to finish
   double check_interval_s = 300;  // check's sections (migrations, schema) at most this often
 };
 

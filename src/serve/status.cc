@@ -15,7 +15,9 @@ const BackupSummary* StatusSnapshot::Latest(const std::string& type, const std::
 namespace {
 
 nlohmann::json Opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
-nlohmann::json OptTime(const std::optional<double>& v) { return v ? nlohmann::json(IsoTime(*v)) : nlohmann::json(nullptr); }
+nlohmann::json OptTime(const std::optional<double>& v) {
+  return v ? nlohmann::json(IsoTime(*v)) : nlohmann::json(nullptr);
+}
 
 }  // namespace
 
@@ -43,14 +45,16 @@ void ComputeDerived(StatusSnapshot* s, double now) {
   if (!s->repository_error.empty()) w.push_back("repository: " + s->repository_error);
   if (s->repository_error.empty() && !s->window_start) w.push_back("no backup in the repository: nothing to restore");
   if (s->window_end && now - *s->window_end > 26 * 3600) {
-    w.push_back("the newest restorable point is " + std::to_string(static_cast<int64_t>((now - *s->window_end) / 3600)) +
-                " hours old");
+    w.push_back("the newest restorable point is " +
+                std::to_string(static_cast<int64_t>((now - *s->window_end) / 3600)) + " hours old");
   }
   if (s->migration_dirty) w.push_back("migrations are dirty: a migration failed halfway (pgkeeper migrate status)");
   if (s->schema_differences && *s->schema_differences > 0) {
-    w.push_back("schema drift: " + std::to_string(*s->schema_differences) + " difference(s) from " + s->schema_expected);
+    w.push_back("schema drift: " + std::to_string(*s->schema_differences) + " difference(s) from " +
+                s->schema_expected);
   }
-  if (s->archive_mode == "off" && s->database_up) w.push_back("WAL archiving is off: point-in-time recovery is not possible");
+  if (s->archive_mode == "off" && s->database_up)
+    w.push_back("WAL archiving is off: point-in-time recovery is not possible");
   if (s->wal_lag_seconds && *s->wal_lag_seconds > 3600) {
     w.push_back("WAL archiving lags " + std::to_string(static_cast<int64_t>(*s->wal_lag_seconds / 60)) + " minutes");
   }
@@ -98,32 +102,32 @@ nlohmann::json StatusSnapshot::ToJson() const {
              {"restore_seconds", last_drill->restore_seconds},
              {"backup", last_drill->backup_id}};
   }
-  return {{"version", version},
-          {"host", host},
-          {"timezone", timezone},
-          {"collected_at", IsoTime(collected_at)},
-          {"database", {{"target", database}, {"up", database_up}, {"error", database_error}}},
-          {"migrations",
-           {{"version", migration_version ? nlohmann::json(*migration_version) : nlohmann::json(nullptr)},
-            {"dirty", migration_dirty}}},
-          {"schema",
-           {{"differences", schema_differences ? nlohmann::json(*schema_differences) : nlohmann::json(nullptr)},
-            {"expected", schema_expected}}},
-          {"repository",
-           {{"url", repository},
-            {"error", repository_error},
-            {"stored_bytes", repository_bytes ? nlohmann::json(*repository_bytes) : nlohmann::json(nullptr)}}},
-          {"backups", backups_json},
-          {"wal",
-           {{"archive_mode", archive_mode},
-            {"lag_seconds", Opt(wal_lag_seconds)},
-            {"lag_bytes", wal_lag_bytes ? nlohmann::json(*wal_lag_bytes) : nlohmann::json(nullptr)},
-            {"last_archived", OptTime(wal_last_archived)}}},
-          {"recoverable_window",
-           {{"start", OptTime(window_start)}, {"end", OptTime(window_end)}, {"point_in_time", pitr}}},
-          {"last_drill", drill},
-          {"jobs", jobs_json},
-          {"warnings", warnings}};
+  return {
+      {"version", version},
+      {"host", host},
+      {"timezone", timezone},
+      {"collected_at", IsoTime(collected_at)},
+      {"database", {{"target", database}, {"up", database_up}, {"error", database_error}}},
+      {"migrations",
+       {{"version", migration_version ? nlohmann::json(*migration_version) : nlohmann::json(nullptr)},
+        {"dirty", migration_dirty}}},
+      {"schema",
+       {{"differences", schema_differences ? nlohmann::json(*schema_differences) : nlohmann::json(nullptr)},
+        {"expected", schema_expected}}},
+      {"repository",
+       {{"url", repository},
+        {"error", repository_error},
+        {"stored_bytes", repository_bytes ? nlohmann::json(*repository_bytes) : nlohmann::json(nullptr)}}},
+      {"backups", backups_json},
+      {"wal",
+       {{"archive_mode", archive_mode},
+        {"lag_seconds", Opt(wal_lag_seconds)},
+        {"lag_bytes", wal_lag_bytes ? nlohmann::json(*wal_lag_bytes) : nlohmann::json(nullptr)},
+        {"last_archived", OptTime(wal_last_archived)}}},
+      {"recoverable_window", {{"start", OptTime(window_start)}, {"end", OptTime(window_end)}, {"point_in_time", pitr}}},
+      {"last_drill", drill},
+      {"jobs", jobs_json},
+      {"warnings", warnings}};
 }
 
 }  // namespace pgk::serve

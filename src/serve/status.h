@@ -41,7 +41,7 @@ struct DrillSummary {
 };
 
 struct StatusSnapshot {
-  double collected_at = 0;  // when the slow parts were last read
+  double collected_at = 0;                        // when the slow parts were last read
   std::string version, host, timezone, database;  // database: the masked target
   // Database (live: /health and /ready refresh these on every probe).
   bool database_up = false;

@@ -11,10 +11,11 @@
 namespace pgk::serve {
 
 nlohmann::json WebhookPayload(const std::string& event, const RunRecord& run) {
-  std::string text = event == "failure"
-                         ? "pgkeeper on " + run.host + ": job " + run.job + " (" + run.command + ") failed: " + run.error
-                         : "pgkeeper on " + run.host + ": job " + run.job + " (" + run.command +
-                               ") succeeded again after " + std::to_string(run.consecutive_failures) + " failure(s)";
+  std::string text =
+      event == "failure"
+          ? "pgkeeper on " + run.host + ": job " + run.job + " (" + run.command + ") failed: " + run.error
+          : "pgkeeper on " + run.host + ": job " + run.job + " (" + run.command + ") succeeded again after " +
+                std::to_string(run.consecutive_failures) + " failure(s)";
   return {{"event", event},
           {"job", run.job},
           {"command", run.command},

@@ -39,7 +39,8 @@ bool WaitFor(const std::function<bool()>& done, std::chrono::seconds timeout) {
 std::string SmallDatabase(const std::string& prefix) {
   std::string db = CreateDatabase(prefix);
   Status s = Connect(db).Exec(
-      "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'row ' || g FROM generate_series(1, 100) g;");
+      "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'row ' || g FROM generate_series(1, 100) "
+      "g;");
   EXPECT_TRUE(s.ok()) << s.ToString();
   return db;
 }
@@ -86,13 +87,13 @@ class Serve {
     result_ = bg_.Wait();
     return result_;
   }
-  nlohmann::json Status() {
+  nlohmann::json StatusJson() {
     auto r = Get(port_, "/api/status");
     if (r.status != 200) return nullptr;
     return nlohmann::json::parse(r.body, nullptr, false);
   }
   nlohmann::json Job(const std::string& name) {
-    nlohmann::json s = Status();
+    nlohmann::json s = StatusJson();
     if (!s.is_object()) return nullptr;
     for (const auto& j : s["jobs"])
       if (j["name"] == name) return j;
@@ -141,9 +142,10 @@ bool JobDone(Serve& serve, const std::string& job) {
 TEST(Serve, ScheduledBackupRunsAndShowsInMetrics) {
   std::string db = SmallDatabase("serve_sched");
   std::string repo = TempPath("serve_sched_repo");
-  // The test clock starts three seconds before 02:00 in Berlin (01:00 UTC in December).
-  Serve serve("serve_sched_cfg", UrlWithPassword(db), repo, JobToml("daily", "backup", "0 2 * * *", "[\"--tag\", \"daily\"]"),
-              "2026-12-06T00:59:57Z", "timezone = \"Europe/Berlin\"\n");
+  // The test clock starts ten seconds before 02:00 in Berlin (01:00 UTC in December).
+  Serve serve("serve_sched_cfg", UrlWithPassword(db), repo,
+              JobToml("daily", "backup", "0 2 * * *", "[\"--tag\", \"daily\"]"), "2026-12-06T00:59:50Z",
+              "timezone = \"Europe/Berlin\"\n");
   nlohmann::json before = serve.Job("daily");
   ASSERT_TRUE(before.is_object());
   EXPECT_EQ(before["next"], "2026-12-06T01:00:00Z");
@@ -197,16 +199,17 @@ TEST(Serve, PrometheusScrapesIt) {
   std::string db = SmallDatabase("serve_prom");
   Serve serve("serve_prom_cfg", UrlWithPassword(db), TempPath("serve_prom_repo"), "");
   int prom_port = FreePort();
-  std::string dir = MakeFiles("serve_prom", {{"prometheus.yml", "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-                                                                "scrape_configs:\n  - job_name: pgkeeper\n    static_configs:\n"
-                                                                "      - targets: ['127.0.0.1:" +
-                                                                    std::to_string(serve.port()) + "']\n"}});
+  std::string dir = MakeFiles("serve_prom", {{"prometheus.yml",
+                                              "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                                              "scrape_configs:\n  - job_name: pgkeeper\n    static_configs:\n"
+                                              "      - targets: ['127.0.0.1:" +
+                                                  std::to_string(serve.port()) + "']\n"}});
   std::filesystem::create_directories(dir + "/data");
-  auto p = Process::Spawn({.argv = {prometheus, "--config.file=" + dir + "/prometheus.yml",
-                                    "--storage.tsdb.path=" + dir + "/data",
-                                    "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
-                           .output_file = dir + "/prometheus.log",
-                           .parent_death_signal = SIGKILL});
+  auto p = Process::Spawn(
+      {.argv = {prometheus, "--config.file=" + dir + "/prometheus.yml", "--storage.tsdb.path=" + dir + "/data",
+                "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
+       .output_file = dir + "/prometheus.log",
+       .parent_death_signal = SIGKILL});
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   std::string answer;
   bool up = WaitFor(
@@ -280,7 +283,7 @@ TEST(Serve, StatusPageRendersInChromium) {
   ASSERT_TRUE(bytes.ok());
   EXPECT_EQ(bytes->substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
   // A blank 1280x900 page compresses to a few kB; text, tables and the timeline do not.
-  EXPECT_GT(bytes->size(), 20000u) << png;
+  EXPECT_GT(bytes->size(), 15000u) << png;
 }
 
 TEST(Serve, SigtermDuringABackupLeavesNoBackup) {
@@ -342,7 +345,8 @@ TEST(Serve, WebhookOnFailureThenRecovery) {
     ASSERT_TRUE(WaitFor([&] { return count() >= 1; }, 60s)) << serve.Stop().All();
     CliResult r = serve.Stop();
     EXPECT_EQ(r.exit_code, 0) << r.All();
-    EXPECT_NE(r.err.find("hook/***"), std::string::npos) << "the log masks the webhook URL: " << r.err;
+    EXPECT_NE(r.err.find(std::to_string(hook_port) + "/***"), std::string::npos)
+        << "the log masks the webhook URL: " << r.err;
     EXPECT_EQ(r.err.find("token123"), std::string::npos) << r.err;
   }
   {

@@ -214,7 +214,8 @@ TEST(Runner, InterpretsTheCommandsJson) {
   EXPECT_EQ(ok.backup_id, "20261206T020000Z-L");
   EXPECT_TRUE(ok.error.empty());
   RunOutcome failed = InterpretOutput(
-      3, "{\"error\": {\"message\": \"cannot connect to postgresql://u:pw@h/db\", \"hint\": \"start it\"}}", "error: x\n");
+      3, "{\"error\": {\"message\": \"cannot connect to postgresql://u:pw@h/db\", \"hint\": \"start it\"}}",
+      "error: x\n");
   EXPECT_EQ(failed.error, "cannot connect to postgresql://u:***@h/db (hint: start it)");
   RunOutcome crashed = InterpretOutput(139, "", "something\nSegmentation fault\n");
   EXPECT_EQ(crashed.error, "killed by signal 11: Segmentation fault");
@@ -256,12 +257,15 @@ TEST(ServeConfig, Errors) {
     const char* toml;
     const char* expect;
   } cases[] = {
-      {"[[serve.jobs]]\nname = \"a\"\ncommand = \"restore\"\nschedule = \"@daily\"\n", "command 'restore' cannot be scheduled"},
-      {"[[serve.jobs]]\nname = \"a\"\ncommand = \"backup\"\nschedule = \"0 24 * * *\"\n", "p.toml:1 (a): cron schedule \"0 24 * * *\": hour: 24"},
+      {"[[serve.jobs]]\nname = \"a\"\ncommand = \"restore\"\nschedule = \"@daily\"\n",
+       "command 'restore' cannot be scheduled"},
+      {"[[serve.jobs]]\nname = \"a\"\ncommand = \"backup\"\nschedule = \"0 24 * * *\"\n",
+       "p.toml:1 (a): cron schedule \"0 24 * * *\": hour: 24"},
       {"[[serve.jobs]]\nname = \"a\"\ncommand = \"backup\"\n", "no schedule"},
       {"[[serve.jobs]]\nname = \"a b\"\ncommand = \"backup\"\nschedule = \"@daily\"\n", "name 'a b'"},
       {"[[serve.jobs]]\nname = \"a\"\ncommand = \"backup\"\nschedule = \"@daily\"\n[[serve.jobs]]\nname = \"a\"\n"
-       "command = \"expire\"\nschedule = \"@daily\"\n", "already exists"},
+       "command = \"expire\"\nschedule = \"@daily\"\n",
+       "already exists"},
       {"[[serve.jobs]]\nname = \"a\"\ncommand = \"backup\"\nschedule = \"@daily\"\nargs = [\"--db\", \"x\"]\n", "--db"},
       {"[serve]\ntimezone = \"Mars/Olympus\"\n", "unknown time zone 'Mars/Olympus'"},
   };

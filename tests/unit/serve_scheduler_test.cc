@@ -45,7 +45,7 @@ TEST(Scheduler, SkipsWhileRunning) {
   s.Start(Now(clock), {});
   clock.Advance(30);
   ASSERT_EQ(s.Tick(Now(clock)).start.size(), 1u);  // 10:01
-  clock.Advance(60);                                // 10:02: still running
+  clock.Advance(60);                               // 10:02: still running
   Decisions d = s.Tick(Now(clock));
   EXPECT_TRUE(d.start.empty());
   ASSERT_EQ(d.skipped.size(), 1u);
@@ -53,7 +53,7 @@ TEST(Scheduler, SkipsWhileRunning) {
   s.Finished(0);
   clock.Advance(10);
   EXPECT_TRUE(s.Tick(Now(clock)).start.empty());  // the skipped run is not made up
-  clock.Advance(50);                               // 10:03
+  clock.Advance(50);                              // 10:03
   EXPECT_EQ(s.Tick(Now(clock)).start.size(), 1u);
 }
 
