@@ -155,7 +155,7 @@ TEST(Serve, ScheduledBackupRunsAndShowsInMetrics) {
   EXPECT_EQ(job["next"], "2026-12-07T01:00:00Z");
 
   auto ids = ListBackups(repo);
-  ASSERT_EQ(ids.size(), 1u);
+  ASSERT_EQ(ids.size(), 1u) << RunCli({"backups", "list", "--repo", repo, "--json"}).All() << serve.Stop().All();
   auto records = RunRecords(repo, "daily");
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0]["ok"], true);
