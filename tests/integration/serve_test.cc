@@ -118,7 +118,8 @@ std::vector<std::string> ListBackups(const std::string& repo) {
   auto r = RunCli({"backups", "list", "--repo", repo, "--json"});
   EXPECT_EQ(r.exit_code, 0) << r.All();
   if (r.exit_code != 0) return ids;
-  for (const auto& b : r.Json()["backups"]) ids.push_back(b["id"]);
+  nlohmann::json doc = r.Json();  // not in the for: a temporary's element would dangle
+  for (const auto& b : doc["backups"]) ids.push_back(b["id"]);
   return ids;
 }
 
@@ -155,7 +156,7 @@ TEST(Serve, ScheduledBackupRunsAndShowsInMetrics) {
   EXPECT_EQ(job["next"], "2026-12-07T01:00:00Z");
 
   auto ids = ListBackups(repo);
-  ASSERT_EQ(ids.size(), 1u) << RunCli({"backups", "list", "--repo", repo, "--json"}).All() << serve.Stop().All();
+  ASSERT_EQ(ids.size(), 1u) << serve.Stop().All();
   auto records = RunRecords(repo, "daily");
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0]["ok"], true);
