@@ -69,6 +69,10 @@ Result<ServeConfig> LoadServeConfig(const Config& config) {
     if (!parsed.ok()) return parsed.status().WithContext(where + " (" + spec.name + ")");
     spec.schedule = std::move(parsed).value();
     spec.args = j.GetStrings("args").value_or(std::vector<std::string>{});
+    spec.timeout_s = j.GetInt("timeout").value_or(0);
+    if (spec.timeout_s < 0) {
+      return Status::Config(where + " (" + spec.name + "): timeout must be 0 (none) or a number of seconds");
+    }
     for (const auto& a : spec.args) {
       // serve passes these itself; a job that set them could point at another database.
       for (const char* reserved : {"--json", "--config", "--db"}) {

@@ -19,6 +19,7 @@ struct JobSpec {
   std::string command;  // backup | expire | verify | drill
   CronSchedule schedule;
   std::vector<std::string> args;  // extra CLI arguments
+  int64_t timeout_s = 0;          // stop the job after this long (0: never)
   // For backups: the type and tag the job's args select, to label backup metrics.
   std::string BackupType() const;
   std::string BackupTag() const;

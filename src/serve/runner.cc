@@ -1,9 +1,14 @@
 #include "serve/runner.h"
 
 #include <signal.h>
+#include <sys/wait.h>
 
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/fs.h"
 #include "common/mask.h"
@@ -78,17 +83,50 @@ RunOutcome Runner::Run(const JobSpec& job) {
     // A shutdown that signalled the children just before this one was registered.
     if (stop_signal_ != 0) ::kill(pid, stop_signal_);
   }
+  // The watchdog: the child is reaped only below, so its pid cannot be reused meanwhile.
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  bool done = false, timed_out = false;
+  std::thread watchdog;
+  if (job.timeout_s > 0) {
+    watchdog = std::thread([&] {
+      std::unique_lock<std::mutex> lock(done_mu);
+      if (done_cv.wait_for(lock, std::chrono::seconds(job.timeout_s), [&] { return done; })) return;
+      timed_out = true;
+      ::kill(pid, SIGTERM);
+      if (!done_cv.wait_for(lock, std::chrono::seconds(30), [&] { return done; })) ::kill(pid, SIGKILL);
+    });
+  }
   std::string out = child->ReadAllOutput();
-  int code = child->Wait();
+  // Wait for the exit without reaping: until Wait() below the pid stays ours (a zombie),
+  // so neither the watchdog nor SignalAll can hit a process that reused it.
+  siginfo_t info{};
+  while (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     children_.erase(pid);
   }
+  if (watchdog.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(done_mu);
+      done = true;
+    }
+    done_cv.notify_all();
+    watchdog.join();
+  }
+  int code = child->Wait();
   auto err_text = fs::ReadFile(err_file);
   std::string err = err_text.ok() ? *err_text : "";
   std::error_code ec;
   std::filesystem::remove(err_file, ec);
-  return InterpretOutput(code, out, err);
+  RunOutcome o = InterpretOutput(code, out, err);
+  if (timed_out) {
+    o.timed_out = true;
+    if (o.exit_code == 0) o.exit_code = 128 + SIGTERM;
+    o.error = "timed out after " + std::to_string(job.timeout_s) + " s" + (o.error.empty() ? "" : ": " + o.error);
+  }
+  return o;
 }
 
 int Runner::SignalAll(int sig) {

@@ -33,9 +33,10 @@ struct RunnerOptions {
 
 struct RunOutcome {
   int exit_code = 0;
-  std::string error;      // from the command's JSON error document, else the stderr tail
-  std::string backup_id;  // from the backup command's JSON document
-  std::string log;        // the child's stderr
+  bool timed_out = false;  // stopped after the job's timeout
+  std::string error;       // from the command's JSON error document, else the stderr tail
+  std::string backup_id;   // from the backup command's JSON document
+  std::string log;         // the child's stderr
 };
 
 class Runner {
@@ -44,7 +45,8 @@ class Runner {
 
   // The child's argv (exposed for tests).
   std::vector<std::string> Argv(const JobSpec& job) const;
-  // Blocks until the child exits.
+  // Blocks until the child exits. A job with a timeout gets SIGTERM when it runs out (it
+  // aborts as on Ctrl-C), and SIGKILL if it is still there 30 s later.
   RunOutcome Run(const JobSpec& job);
   // Sends `sig` to every running child, and to any started from now on (shutdown);
   // returns how many were running.

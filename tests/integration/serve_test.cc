@@ -320,6 +320,23 @@ TEST(Serve, SigtermDuringABackupLeavesNoBackup) {
   EXPECT_EQ(records[0]["failures_total"], 0) << "a stop is not a failure";
 }
 
+TEST(Serve, JobTimeoutStopsItAndCountsAsAFailure) {
+  std::string db = SmallDatabase("serve_timeout");
+  std::string repo = TempPath("serve_timeout_repo");
+  pg::Connection locker = Connect(db);  // the backup waits on this lock until it times out
+  ASSERT_TRUE(locker.Exec("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE;").ok());
+  Serve serve("serve_timeout_cfg", UrlWithPassword(db), repo, JobToml("slow", "backup", "* * * * *") + "timeout = 2\n",
+              "2026-12-06T10:00:58Z");
+  ASSERT_TRUE(WaitFor([&] { return JobDone(serve, "slow"); }, 60s)) << serve.Stop().All();
+  nlohmann::json job = serve.Job("slow");
+  EXPECT_FALSE(job["last_ok"].get<bool>());
+  EXPECT_NE(job["last_error"].get<std::string>().find("timed out after 2 s"), std::string::npos) << job.dump();
+  EXPECT_EQ(job["failures_total"], 1);
+  EXPECT_EQ(serve.Stop().exit_code, 0);
+  EXPECT_TRUE(locker.Exec("ROLLBACK").ok());
+  EXPECT_TRUE(ListBackups(repo).empty());
+}
+
 TEST(Serve, WebhookOnFailureThenRecovery) {
   httplib::Server hook;
   std::mutex mu;
