@@ -40,6 +40,9 @@ void CollectDatabase(const CollectOptions& o, bool with_check, double now, Statu
   }
   s->database_up = true;
   s->database_error.clear();
+  // check's queries read table sizes: behind a table locked by a migration they would
+  // wait, and the status would go stale. Better to fail and keep the previous values.
+  (void)conn->Exec("SET lock_timeout = '5s'; SET statement_timeout = '120s'");
   if (with_check) {
     migrate::RegisterMigrationCheck();
     schema::RegisterSchemaCheck();

@@ -301,12 +301,18 @@ TEST(Serve, SigtermDuringABackupLeavesNoBackup) {
         return j.is_object() && j["running"].get<bool>();
       },
       30s));
-  // Until the backup's session waits for the lock.
+  // Until the backup has created the repository and one of its sessions waits for the lock.
+  std::string waiting;
   EXPECT_TRUE(WaitFor(
       [&] {
-        return QueryValue(db, "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 't'::regclass") != "0";
+        waiting = QueryValue(db,
+                             "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                             "WHERE NOT l.granted AND d.datname = current_database() AND l.relation = 't'::regclass");
+        return std::filesystem::exists(repo + "/pgkeeper.repo.json") && waiting != "0" &&
+               waiting.rfind("ERROR", 0) != 0;
       },
-      30s));
+      30s))
+      << waiting;
   auto started = std::chrono::steady_clock::now();
   CliResult r = serve.Stop(SIGTERM);
   EXPECT_EQ(r.exit_code, 0) << r.All();
