@@ -9,7 +9,9 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libcpp-httplib-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   postgresql-15 postgresql-client-15 postgresql-contrib
-  prometheus python3-yaml
+  # deploy/ checks (promtool, YAML) and serve: time zones for schedules; its tests scrape
+  # /metrics with a real Prometheus and render the status page in headless Chromium.
+  prometheus python3-yaml tzdata chromium
 )
 
 missing=()

@@ -39,6 +39,7 @@ void SetupWal(CLI::App* command, Handler* handler);
 void SetupSetupArchiving(CLI::App* command, Handler* handler);
 void SetupClean(CLI::App* command, Handler* handler);
 void SetupDr(CLI::App* command, Handler* handler);
+void SetupServe(CLI::App* command, Handler* handler);
 
 inline const CommandSpec kCommands[] = {
     {"check", "Report on a database's health: connection, settings, size, tables", &SetupCheck},
@@ -61,6 +62,7 @@ inline const CommandSpec kCommands[] = {
     {"wal", "WAL archive status: last archived segment, failures, lag, gaps", &SetupWal},
     {"dr", "Guided disaster recovery: plan, run and verify the right restore for what happened", &SetupDr},
     {"clean", "Drop every user database of a rehearsal server (--all-databases)", &SetupClean},
+    {"serve", "Run scheduled backups, expiry, verification and drills; serve /health, /ready, /metrics and a status page", &SetupServe},
     {"setup-archiving", "Check (or --apply) the server settings WAL archiving into the repository needs", &SetupSetupArchiving},
 };
 

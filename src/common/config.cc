@@ -12,7 +12,7 @@ namespace pgk {
 
 namespace {
 
-enum class KeyType { String, Int, Bool, Array, Table };
+enum class KeyType { String, Int, Bool, Array, Table, TableArray };
 struct KeySpec {
   const char* key;
   KeyType type;
@@ -32,9 +32,11 @@ const char* TypeName(KeyType t) {
     case KeyType::Bool:
       return "true or false";
     case KeyType::Array:
-      return "an array";
+      return "an array of strings";
     case KeyType::Table:
       return "a table";
+    case KeyType::TableArray:
+      return "an array of tables ([[key]] sections)";
   }
   return "?";
 }
@@ -61,14 +63,26 @@ std::string Where(const std::string& origin, const toml::source_region& src) {
   return origin + ":" + std::to_string(src.begin.line);
 }
 
-Status Walk(const toml::table& table, const std::string& prefix, const std::string& origin,
-            std::map<std::string, std::string>& strings, std::map<std::string, int64_t>& ints,
-            std::map<std::string, bool>& bools) {
+}  // namespace
+
+struct ConfigAccess {
+  static Status Walk(const toml::table& table, const std::string& spec_prefix, const std::string& prefix,
+                     const std::string& origin, Config& out);
+};
+
+// `spec_prefix` is the key prefix in config_keys.def; `prefix` the one stored in `out`
+// (they differ inside the elements of an array of tables, whose keys are stored bare).
+Status ConfigAccess::Walk(const toml::table& table, const std::string& spec_prefix, const std::string& prefix,
+                          const std::string& origin, Config& out) {
+  auto& strings = out.strings_;
+  auto& ints = out.ints_;
+  auto& bools = out.bools_;
   for (const auto& [k, node] : table) {
-    std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    std::string key = spec_prefix.empty() ? std::string(k.str()) : spec_prefix + "." + std::string(k.str());
+    std::string stored = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
     const KeySpec* spec = FindKey(key);
     if (!spec && node.is_table() && IsSectionPrefix(key)) {
-      PGK_RETURN_IF_ERROR(Walk(*node.as_table(), key, origin, strings, ints, bools));
+      PGK_RETURN_IF_ERROR(Walk(*node.as_table(), key, stored, origin, out));
       continue;
     }
     if (!spec) {
@@ -80,27 +94,51 @@ Status Walk(const toml::table& table, const std::string& prefix, const std::stri
     switch (spec->type) {
       case KeyType::String:
         if (auto v = node.value<std::string>(); v && node.is_string()) {
-          strings[key] = *v;
+          strings[stored] = *v;
           type_ok = true;
         }
         break;
       case KeyType::Int:
         if (node.is_integer()) {
-          ints[key] = *node.value<int64_t>();
+          ints[stored] = *node.value<int64_t>();
           type_ok = true;
         }
         break;
       case KeyType::Bool:
         if (node.is_boolean()) {
-          bools[key] = *node.value<bool>();
+          bools[stored] = *node.value<bool>();
           type_ok = true;
         }
         break;
       case KeyType::Array:
-        type_ok = node.is_array();
+        if (const toml::array* a = node.as_array()) {
+          std::vector<std::string> items;
+          type_ok = true;
+          for (const auto& item : *a) {
+            if (!item.is_string()) {
+              type_ok = false;
+              break;
+            }
+            items.push_back(*item.value<std::string>());
+          }
+          if (type_ok) out.string_lists_[stored] = std::move(items);
+        }
         break;
       case KeyType::Table:
         type_ok = node.is_table();
+        break;
+      case KeyType::TableArray:
+        if (const toml::array* a = node.as_array(); a && a->is_array_of_tables()) {
+          std::vector<Config> elements;
+          for (const auto& item : *a) {
+            Config element;
+            element.origin_ = Where(origin, item.source());
+            PGK_RETURN_IF_ERROR(Walk(*item.as_table(), key, "", origin, element));
+            elements.push_back(std::move(element));
+          }
+          out.tables_[stored] = std::move(elements);
+          type_ok = true;
+        }
         break;
     }
     if (!type_ok) {
@@ -109,8 +147,6 @@ Status Walk(const toml::table& table, const std::string& prefix, const std::stri
   }
   return Status::Ok();
 }
-
-}  // namespace
 
 Result<Config> Config::Parse(const std::string& text, const std::string& origin) {
   Config c;
@@ -123,7 +159,7 @@ Result<Config> Config::Parse(const std::string& text, const std::string& origin)
                               std::string(e.description()),
                           "fix the TOML syntax (https://toml.io)");
   }
-  PGK_RETURN_IF_ERROR(Walk(root, "", origin, c.strings_, c.ints_, c.bools_));
+  PGK_RETURN_IF_ERROR(ConfigAccess::Walk(root, "", "", origin, c));
   return c;
 }
 
@@ -154,6 +190,18 @@ std::optional<int64_t> Config::GetInt(const std::string& key) const {
 std::optional<bool> Config::GetBool(const std::string& key) const {
   auto it = bools_.find(key);
   if (it == bools_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::vector<std::string>> Config::GetStrings(const std::string& key) const {
+  auto it = string_lists_.find(key);
+  if (it == string_lists_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<Config> Config::GetTables(const std::string& key) const {
+  auto it = tables_.find(key);
+  if (it == tables_.end()) return {};
   return it->second;
 }
 

@@ -23,11 +23,21 @@ class Config {
   std::optional<std::string> GetString(const std::string& key) const;
   std::optional<int64_t> GetInt(const std::string& key) const;
   std::optional<bool> GetBool(const std::string& key) const;
+  // An Array key (strings only).
+  std::optional<std::vector<std::string>> GetStrings(const std::string& key) const;
+  // A TableArray key ([[serve.jobs]]): one Config per element, in file order, whose keys
+  // are the element's own ("name", not "serve.jobs.name") and whose origin is "file:line".
+  std::vector<Config> GetTables(const std::string& key) const;
   const std::string& origin() const { return origin_; }
-  bool empty() const { return strings_.empty() && ints_.empty() && bools_.empty(); }
+  bool empty() const {
+    return strings_.empty() && ints_.empty() && bools_.empty() && string_lists_.empty() && tables_.empty();
+  }
 
  private:
+  friend struct ConfigAccess;  // config.cc's parser fills the maps
   std::string origin_;
+  std::map<std::string, std::vector<std::string>> string_lists_;
+  std::map<std::string, std::vector<Config>> tables_;
   std::map<std::string, std::string> strings_;
   std::map<std::string, int64_t> ints_;
   std::map<std::string, bool> bools_;

@@ -20,6 +20,7 @@ std::map<int, std::function<void()>> g_hooks;
 int g_next_id = 1;
 std::atomic<bool> g_interrupted{false};
 std::atomic<int> g_exit_code{-1};
+std::atomic<int> g_signal{0};
 
 }  // namespace
 
@@ -35,6 +36,7 @@ void InstallInterruptHandler() {
     std::thread([set] {
       int sig = 0;
       sigwait(&set, &sig);
+      g_signal = sig;
       g_interrupted = true;
       std::fprintf(stderr, "\npgkeeper: interrupted (%s), cleaning up\n", strsignal(sig));
       std::map<int, std::function<void()>> hooks;
@@ -66,6 +68,8 @@ void RemoveCleanupHook(int id) {
 void SetInterruptExitCode(int code) { g_exit_code = code; }
 
 bool Interrupted() { return g_interrupted; }
+
+int InterruptSignal() { return g_signal; }
 
 void AwaitInterruptExit() {
   for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));

@@ -23,6 +23,8 @@ void SetInterruptExitCode(int code);
 
 // True once a signal arrived (long loops may poll it to stop early).
 bool Interrupted();
+// The signal that interrupted us (0 before any), e.g. for a hook that forwards it.
+int InterruptSignal();
 
 // Called by main() when the command returns after an interrupt: the signal thread owns
 // the exit (it is still running the cleanup hooks), so wait for it instead of racing it.

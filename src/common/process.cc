@@ -1,19 +1,29 @@
 #include "common/process.h"
+#include "common/child_fds.h"
 
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
 extern char** environ;
 
 namespace pgk {
+
+namespace {
+std::atomic<bool> g_inherit_only_stdio{false};
+}  // namespace
+
+void SetChildrenInheritOnlyStdio(bool on) { g_inherit_only_stdio = on; }
+bool ChildrenInheritOnlyStdio() { return g_inherit_only_stdio; }
 
 bool IsRoot() { return ::geteuid() == 0; }
 
@@ -105,6 +115,7 @@ Result<Process> Process::Spawn(const ProcessOptions& options) {
   if (::pipe2(err_pipe, O_CLOEXEC) != 0) return Status::IO("cannot create pipe");
 
   pid_t parent = ::getpid();
+  const bool inherit_only_stdio = g_inherit_only_stdio;  // read before fork: no atomics in the child
   pid_t pid = ::fork();
   if (pid < 0) {
     int err = errno;
@@ -147,6 +158,12 @@ Result<Process> Process::Spawn(const ProcessOptions& options) {
     sigset_t all;
     sigemptyset(&all);
     ::sigprocmask(SIG_SETMASK, &all, nullptr);
+    if (inherit_only_stdio) {
+      // Close-on-exec rather than closed: err_pipe must stay open until execve.
+      if (::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */) != 0) {
+        for (int fd = 3; fd < 65536; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+      }
+    }
     ::signal(SIGPIPE, SIG_DFL);
     ::execve(argv[0], argv.data(), envp.data());
     fail(3);

@@ -1,0 +1,148 @@
+// `pgkeeper serve`: the long-running side of pgkeeper. Runs the scheduled jobs of
+// [[serve.jobs]] as child processes, records every run in the repository, notifies a
+// webhook on failures and recoveries, and serves /health, /ready, /metrics, /api/status
+// and a status page (docs/commands/serve.md).
+#include <curl/curl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+
+#include "cli/commands.h"
+#include "common/child_fds.h"
+#include "common/log.h"
+#include "common/version.h"
+#include "pg/conninfo.h"
+#include "serve/http.h"
+#include "serve/service.h"
+
+namespace pgk::cli {
+
+namespace {
+
+struct ServeArgs {
+  std::string listen;
+  std::string repo;
+  std::string key_file;
+  double stop_grace_s = 120;
+};
+
+bool HasFlag(const std::vector<std::string>& args, const std::string& flag) {
+  for (const auto& a : args)
+    if (a == flag || a.rfind(flag + "=", 0) == 0) return true;
+  return false;
+}
+
+std::string HostName() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+Result<std::string> ScratchDir() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/pgkeeper-serve-XXXXXX";
+  if (::mkdtemp(templ.data()) == nullptr) {
+    return Status::IO("cannot create a temporary directory in " + templ.substr(0, templ.rfind('/')),
+                      "set TMPDIR to a writable directory");
+  }
+  return templ;
+}
+
+int Run(Context& ctx, const ServeArgs& a) {
+  auto sc = serve::LoadServeConfig(ctx.config);
+  if (!sc.ok()) return ctx.Fail(sc.status());
+  auto clock = serve::ClockFromEnvironment();
+  if (!clock.ok()) return ctx.Fail(clock.status());
+  auto target = ctx.Target();
+  if (!target.ok()) return ctx.Fail(target.status());
+  std::string listen = !a.listen.empty() ? a.listen : sc->listen;
+  auto address = serve::ParseListen(listen);
+  if (!address.ok()) return ctx.Fail(address.status());
+  std::string repo_url = !a.repo.empty() ? a.repo : ctx.config.GetString("repository.url").value_or("");
+  std::string key_file = !a.key_file.empty() ? a.key_file : ctx.config.GetString("repository.key_file").value_or("");
+  if (repo_url.empty()) {
+    return ctx.Fail(Status::InvalidArgument(
+        "serve needs a repository (for its jobs, their run records and the status)",
+        "pass --repo PATH|file:///PATH|s3://bucket/prefix or set repository.url in pgkeeper.toml"));
+  }
+  auto scratch = ScratchDir();
+  if (!scratch.ok()) return ctx.Fail(scratch.status());
+
+  serve::ServiceOptions o;
+  o.config = std::move(sc).value();
+  o.clock = &*clock;
+  o.host = HostName();
+  o.version = kVersion;
+  o.database_display = pg::DisplayConninfo(target->conninfo);
+  o.stop_grace_s = a.stop_grace_s;
+  o.collect = {.conninfo = target->conninfo, .repo_url = repo_url, .key_file = key_file, .config = &ctx.config};
+  o.runner.scratch_dir = *scratch;
+  if (!ctx.options.config_path.empty()) {
+    o.runner.global_args = {"--config", std::filesystem::absolute(ctx.options.config_path).string()};
+  }
+  // The database goes to the jobs through the environment: a URL in argv (with its
+  // password) would be visible in `ps`.
+  if (!ctx.options.db.empty()) o.runner.env["DATABASE_URL"] = ctx.options.db;
+  for (auto& job : o.config.jobs) {
+    if (!a.repo.empty() && !HasFlag(job.args, "--repo")) job.args.insert(job.args.end(), {"--repo", a.repo});
+    if (!a.key_file.empty() && !HasFlag(job.args, "--key-file")) {
+      job.args.insert(job.args.end(), {"--key-file", a.key_file});
+    }
+  }
+  SetChildrenInheritOnlyStdio(true);
+  curl_global_init(CURL_GLOBAL_DEFAULT);  // before any thread: libcurl's global state is not thread-safe
+
+  serve::Service service(std::move(o));
+  Status init = service.Init();
+  if (!init.ok()) return ctx.Fail(init);
+  serve::HttpServer http(service);
+  Status started = http.Start(*address);
+  if (!started.ok()) return ctx.Fail(started);
+  std::string host = address->host.find(':') != std::string::npos ? "[" + address->host + "]" : address->host;
+  log::Info("pgkeeper serve {} listening on http://{}:{}/ for {}", kVersion, host, http.port(),
+            pg::DisplayConninfo(target->conninfo));
+  if (ctx.out.json()) {
+    ctx.out.Json({{"listening", "http://" + host + ":" + std::to_string(http.port()) + "/"}, {"port", http.port()}});
+  } else {
+    ctx.out.Line("pgkeeper serve: listening on http://" + host + ":" + std::to_string(http.port()) + "/");
+  }
+  std::string scratch_dir = *scratch;
+  // A requested stop is not a failure: forward the signal to the running jobs (they abort
+  // safely and leave no listed backup), wait for them, and exit 0.
+  AddCleanupHook([&service, scratch_dir] {
+    int sig = InterruptSignal();
+    bool clean = service.Stop(sig == 0 ? SIGTERM : sig);
+    std::error_code ec;
+    std::filesystem::remove_all(scratch_dir, ec);
+    log::Info("pgkeeper serve: stopped");
+    std::fflush(stdout);
+    std::fflush(stderr);
+    ::_exit(clean ? 0 : 3);
+  });
+  service.Loop();
+  // Loop returns only once Stop began, on the signal thread, which owns the exit.
+  AwaitInterruptExit();
+}
+
+}  // namespace
+
+void SetupServe(CLI::App* cmd, Handler* handler) {
+  auto a = std::make_shared<ServeArgs>();
+  cmd->add_option("--listen", a->listen,
+                  "HTTP address (default serve.listen, or 127.0.0.1:9187; port 0: any free port)");
+  cmd->add_option("--repo", a->repo, "Repository (default repository.url); also passed to every job");
+  cmd->add_option("--key-file", a->key_file,
+                  "Encryption key file (default repository.key_file); also passed to every job");
+  cmd->add_option("--stop-timeout", a->stop_grace_s, "Seconds to wait for running jobs after SIGTERM (default 120)")
+      ->check(CLI::Range(1.0, 86400.0));
+  cmd->footer(
+      "Jobs come from [[serve.jobs]] in the config (docs/commands/serve.md). SIGTERM or SIGINT stop serve: "
+      "running jobs get the signal, abort safely, and serve exits 0.");
+  *handler = [a](Context& ctx) { return Run(ctx, *a); };
+}
+
+}  // namespace pgk::cli

@@ -1,0 +1,47 @@
+// serve's HTTP endpoints (cpp-httplib), on serve.listen / --listen, loopback by default:
+//   GET /health      200 {"status":"ok"} when the process runs and the database answers
+//                    SELECT 1; 503 with the reason otherwise
+//   GET /ready       200 when healthy, migrations are not dirty and the schema has no
+//                    errors against the expected one (cached, see Service); 503 + reasons
+//   GET /metrics     Prometheus text format (metrics.h)
+//   GET /api/status  the status snapshot as JSON
+//   GET /            the status page (status_page.h)
+#pragma once
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/status.h"
+#include "serve/service.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace pgk::serve {
+
+struct ListenAddress {
+  std::string host;
+  int port = 0;
+};
+// "127.0.0.1:9187", "[::1]:9187", ":9187" (all interfaces: say so explicitly), "localhost:80".
+Result<ListenAddress> ParseListen(const std::string& text);
+
+class HttpServer {
+ public:
+  explicit HttpServer(Service& service);
+  ~HttpServer();
+  // Binds (IO error when the address is taken) and serves on a background thread.
+  Status Start(const ListenAddress& address);
+  int port() const { return port_; }
+  void Stop();
+
+ private:
+  Service& service_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace pgk::serve

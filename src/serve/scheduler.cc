@@ -1,0 +1,43 @@
+#include "serve/scheduler.h"
+
+namespace pgk::serve {
+
+void Scheduler::Start(int64_t now, const std::map<std::string, int64_t>& last_scheduled) {
+  for (size_t i = 0; i < jobs_.size(); ++i) {
+    State& s = state_[i];
+    s.next = jobs_[i].schedule.Next(now, tz_);
+    auto last = last_scheduled.find(jobs_[i].name);
+    if (last == last_scheduled.end()) continue;
+    auto prev = jobs_[i].schedule.Previous(now, tz_);
+    if (prev && *prev > last->second) s.missed = *prev;
+  }
+}
+
+Decisions Scheduler::Tick(int64_t now) {
+  Decisions d;
+  for (size_t i = 0; i < jobs_.size(); ++i) {
+    State& s = state_[i];
+    std::optional<Due> due;
+    if (s.missed) {
+      due = Due{i, *s.missed, true};
+      s.missed.reset();
+    }
+    if (s.next && *s.next <= now) {
+      // A fire time that comes with a catch-up run pending is served by that run.
+      if (!due) due = Due{i, *s.next, false};
+      s.next = jobs_[i].schedule.Next(now, tz_);
+    }
+    if (!due) continue;
+    if (s.running) {
+      d.skipped.push_back(*due);
+    } else {
+      s.running = true;
+      d.start.push_back(*due);
+    }
+  }
+  return d;
+}
+
+void Scheduler::Finished(size_t job) { state_[job].running = false; }
+
+}  // namespace pgk::serve

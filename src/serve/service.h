@@ -1,0 +1,92 @@
+// The serve process: the scheduler loop, the jobs' threads (one per running job, each
+// waiting on its child), run records and notifications, and the status snapshot that the
+// HTTP endpoints read. cli/cmd_serve.cc wires it to the command line and http.h.
+//
+// Thread safety: every public method may be called from any thread (the HTTP server's,
+// the signal thread's Stop, the main thread's Loop); one mutex guards the state.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "serve/clock.h"
+#include "serve/collect.h"
+#include "serve/jobs.h"
+#include "serve/run_record.h"
+#include "serve/runner.h"
+#include "serve/scheduler.h"
+#include "serve/status.h"
+#include "storage/storage.h"
+
+namespace pgk::serve {
+
+struct ServiceOptions {
+  ServeConfig config;
+  CollectOptions collect;
+  RunnerOptions runner;
+  const Clock* clock = nullptr;
+  std::string host;
+  std::string version;
+  std::string database_display;   // masked target, for the status page
+  double stop_grace_s = 120;      // how long Stop waits for running jobs to finish
+  double check_interval_s = 300;  // check's sections (migrations, schema) at most this often
+};
+
+struct Probe {
+  bool ok = false;
+  std::string error;
+};
+
+class Service {
+ public:
+  explicit Service(ServiceOptions options);
+  ~Service();
+
+  // Opens the repository's storage for run records, reads each job's newest record and
+  // decides missed runs. Errors: the repository URL is malformed.
+  Status Init();
+  // Runs until Stop(): starts due jobs, refreshes the status.
+  void Loop();
+  // Stops scheduling, forwards `sig` to running jobs and waits (bounded) for them and
+  // their records. Returns false when a job was still running at the deadline.
+  bool Stop(int sig);
+
+  StatusSnapshot Snapshot();
+  double Now() const { return o_.clock->Now(); }
+  // Live database probe, cached for a second so that probes cannot hammer the server.
+  Probe Health();
+  // Health plus the cached migration and schema state: the reasons it is not ready.
+  std::vector<std::string> NotReady();
+
+ private:
+  void StartJob(const Due& due);
+  void RunJob(Due due);
+  void Finish(const Due& due, const RunOutcome& outcome, double start, double end);
+  void RefreshLoop();
+  void Refresh(bool force_check);
+
+  ServiceOptions o_;
+  Runner runner_;
+  std::unique_ptr<storage::Storage> records_;  // the repository's storage (null: none configured)
+  std::mutex mu_;
+  std::condition_variable cv_;
+  Scheduler scheduler_;
+  std::map<std::string, RunRecord> last_;  // newest record per job
+  int running_ = 0;
+  std::atomic<bool> stopping_{false};
+  bool refresh_wanted_ = false;
+  StatusSnapshot cached_;  // the slow parts
+  double last_check_ = 0;
+  std::thread refresher_;
+  std::mutex probe_mu_;
+  double probe_at_ = -1e18;
+  Probe probe_;
+};
+
+}  // namespace pgk::serve

@@ -1,0 +1,410 @@
+// `pgkeeper serve` as a whole process against a real PostgreSQL: scheduled jobs (with the
+// test clock PGKEEPER_TEST_NOW), run records, /metrics read by promtool and by a real
+// Prometheus, /health when the database is down, the status page in headless Chromium,
+// SIGTERM during a backup, and webhooks on failure and recovery.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "harness/harness.h"
+#include "pg/local_cluster.h"
+
+namespace pgk::test {
+namespace {
+
+using Env = std::map<std::string, std::string>;
+using namespace std::chrono_literals;
+
+int FreePort() {
+  auto p = pg::FindFreePort();
+  EXPECT_TRUE(p.ok());
+  return p.ok() ? *p : 0;
+}
+
+bool WaitFor(const std::function<bool()>& done, std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(200ms);
+  }
+  return done();
+}
+
+std::string SmallDatabase(const std::string& prefix) {
+  std::string db = CreateDatabase(prefix);
+  Status s = Connect(db).Exec(
+      "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'row ' || g FROM generate_series(1, 100) "
+      "g;");
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return db;
+}
+
+struct HttpResult {
+  int status = -1;
+  std::string body;
+};
+
+HttpResult Get(int port, const std::string& path) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_connection_timeout(2);
+  c.set_read_timeout(20);
+  auto r = c.Get(path.c_str());
+  if (!r) return {};
+  return {r->status, r->body};
+}
+
+// A running `pgkeeper serve`; stopped with SIGTERM (and its exit code checked) at the end.
+class Serve {
+ public:
+  Serve(const std::string& name, const std::string& db_url, const std::string& repo, const std::string& jobs_toml,
+        const std::string& test_now = "", const std::string& extra_toml = "") {
+    port_ = FreePort();
+    config_ = MakeFiles(name, {{"pgkeeper.toml", "[serve]\nrefresh_seconds = 1\n" + extra_toml + jobs_toml}}) +
+              "/pgkeeper.toml";
+    Env env;
+    if (!test_now.empty()) env["PGKEEPER_TEST_NOW"] = test_now;
+    bg_ = StartCli({"serve", "--config", config_, "--db", db_url, "--repo", repo, "--listen",
+                    "127.0.0.1:" + std::to_string(port_), "--stop-timeout", "60"},
+                   env);
+    bool up = WaitFor([&] { return Get(port_, "/health").status > 0 || !Running(); }, 30s);
+    EXPECT_TRUE(up && Running()) << "serve did not come up: " << Stop().All();
+  }
+  ~Serve() {
+    if (bg_.process) Stop();
+  }
+  int port() const { return port_; }
+  pid_t pid() const { return bg_.process ? bg_.process->pid() : -1; }
+  bool Running() { return bg_.process && !bg_.process->TryWait().has_value(); }
+  CliResult Stop(int sig = SIGTERM) {
+    if (!bg_.process) return result_;
+    bg_.process->Signal(sig);
+    result_ = bg_.Wait();
+    return result_;
+  }
+  nlohmann::json StatusJson() {
+    auto r = Get(port_, "/api/status");
+    if (r.status != 200) return nullptr;
+    return nlohmann::json::parse(r.body, nullptr, false);
+  }
+  nlohmann::json Job(const std::string& name) {
+    nlohmann::json s = StatusJson();
+    if (!s.is_object()) return nullptr;
+    for (const auto& j : s["jobs"])
+      if (j["name"] == name) return j;
+    return nullptr;
+  }
+
+ private:
+  int port_ = 0;
+  std::string config_;
+  BackgroundCli bg_;
+  CliResult result_;
+};
+
+std::string JobToml(const std::string& name, const std::string& command, const std::string& schedule,
+                    const std::string& args = "[]") {
+  return "[[serve.jobs]]\nname = \"" + name + "\"\ncommand = \"" + command + "\"\nschedule = \"" + schedule +
+         "\"\nargs = " + args + "\n";
+}
+
+std::vector<std::string> ListBackups(const std::string& repo) {
+  std::vector<std::string> ids;
+  auto r = RunCli({"backups", "list", "--repo", repo, "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.All();
+  if (r.exit_code != 0) return ids;
+  nlohmann::json doc = r.Json();  // not in the for: a temporary's element would dangle
+  for (const auto& b : doc["backups"]) ids.push_back(b["id"]);
+  return ids;
+}
+
+std::vector<nlohmann::json> RunRecords(const std::string& repo, const std::string& job) {
+  std::vector<nlohmann::json> out;
+  std::filesystem::path dir = std::filesystem::path(repo) / "serve" / "runs" / job;
+  if (!std::filesystem::exists(dir)) return out;
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == ".json") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) out.push_back(nlohmann::json::parse(*fs::ReadFile(f)));
+  return out;
+}
+
+bool JobDone(Serve& serve, const std::string& job) {
+  nlohmann::json j = serve.Job(job);
+  return j.is_object() && !j["last_run"].is_null() && !j["running"].get<bool>();
+}
+
+TEST(Serve, ScheduledBackupRunsAndShowsInMetrics) {
+  std::string db = SmallDatabase("serve_sched");
+  std::string repo = TempPath("serve_sched_repo");
+  // The test clock starts ten seconds before 02:00 in Berlin (01:00 UTC in December).
+  Serve serve("serve_sched_cfg", UrlWithPassword(db), repo,
+              JobToml("daily", "backup", "0 2 * * *", "[\"--tag\", \"daily\"]"), "2026-12-06T00:59:50Z",
+              "timezone = \"Europe/Berlin\"\n");
+  nlohmann::json before = serve.Job("daily");
+  ASSERT_TRUE(before.is_object());
+  EXPECT_EQ(before["next"], "2026-12-06T01:00:00Z");
+  ASSERT_TRUE(WaitFor([&] { return JobDone(serve, "daily"); }, 90s)) << serve.Stop().All();
+  nlohmann::json job = serve.Job("daily");
+  EXPECT_TRUE(job["last_ok"].get<bool>()) << job.dump();
+  EXPECT_EQ(job["next"], "2026-12-07T01:00:00Z");
+
+  auto ids = ListBackups(repo);
+  ASSERT_EQ(ids.size(), 1u) << serve.Stop().All();
+  auto records = RunRecords(repo, "daily");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["ok"], true);
+  EXPECT_EQ(records[0]["command"], "backup");
+  EXPECT_EQ(records[0]["backup_id"], ids[0]);
+  EXPECT_EQ(records[0]["scheduled"], "2026-12-06T01:00:00Z");
+  EXPECT_EQ(records[0]["exit_code"], 0);
+
+  // The status refresh after the job picks up the new backup.
+  std::string metrics;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        metrics = Get(serve.port(), "/metrics").body;
+        return metrics.find("pgkeeper_backup_last_success_timestamp_seconds{type=\"logical\",tag=\"daily\"}") !=
+               std::string::npos;
+      },
+      30s))
+      << metrics;
+  EXPECT_NE(metrics.find("pgkeeper_job_last_success_timestamp_seconds{job=\"daily\"}"), std::string::npos);
+  EXPECT_NE(metrics.find("pgkeeper_backups{type=\"logical\"} 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("pgkeeper_database_up 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("pgkeeper_job_failures_total{job=\"daily\"} 0\n"), std::string::npos);
+
+  std::string promtool = FindOnPath("promtool");
+  ASSERT_FALSE(promtool.empty()) << "promtool (Debian package prometheus) is not installed";
+  std::string file = TempPath("serve_metrics.txt");
+  ASSERT_TRUE(fs::WriteFile(file, metrics).ok());
+  auto check = RunProcess({.argv = {"/bin/sh", "-c", promtool + " check metrics < " + file}, .capture = true});
+  ASSERT_TRUE(check.ok());
+  EXPECT_EQ(check->exit_code, 0) << check->output;
+
+  CliResult r = serve.Stop();
+  EXPECT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_NE(r.err.find("job daily: ok"), std::string::npos) << r.err;
+}
+
+TEST(Serve, PrometheusScrapesIt) {
+  std::string prometheus = FindOnPath("prometheus");
+  if (prometheus.empty() && std::filesystem::exists("/usr/bin/prometheus")) prometheus = "/usr/bin/prometheus";
+  if (prometheus.empty()) GTEST_SKIP() << "prometheus is not installed (Debian package prometheus)";
+  std::string db = SmallDatabase("serve_prom");
+  Serve serve("serve_prom_cfg", UrlWithPassword(db), TempPath("serve_prom_repo"), "");
+  int prom_port = FreePort();
+  std::string dir = MakeFiles("serve_prom", {{"prometheus.yml",
+                                              "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                                              "scrape_configs:\n  - job_name: pgkeeper\n    static_configs:\n"
+                                              "      - targets: ['127.0.0.1:" +
+                                                  std::to_string(serve.port()) + "']\n"}});
+  std::filesystem::create_directories(dir + "/data");
+  auto p = Process::Spawn(
+      {.argv = {prometheus, "--config.file=" + dir + "/prometheus.yml", "--storage.tsdb.path=" + dir + "/data",
+                "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
+       .output_file = dir + "/prometheus.log",
+       .parent_death_signal = SIGKILL});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  std::string answer;
+  bool up = WaitFor(
+      [&] {
+        answer = Get(prom_port, "/api/v1/query?query=pgkeeper_up").body;
+        auto j = nlohmann::json::parse(answer, nullptr, false);
+        if (!j.is_object() || j.value("status", "") != "success") return false;
+        for (const auto& r : j["data"]["result"]) {
+          if (r["metric"]["job"] == "pgkeeper" && r["value"][1] == "1") return true;
+        }
+        return false;
+      },
+      90s);
+  std::string targets = Get(prom_port, "/api/v1/targets").body;
+  p->Signal(SIGTERM);
+  p->Wait();
+  EXPECT_TRUE(up) << answer << "\n" << targets << "\n" << fs::ReadFile(dir + "/prometheus.log").value();
+  auto health = nlohmann::json::parse(targets, nullptr, false);
+  if (health.is_object()) {
+    for (const auto& t : health["data"]["activeTargets"]) EXPECT_EQ(t["health"], "up") << t.dump();
+  }
+}
+
+TEST(Serve, HealthFollowsTheDatabase) {
+  std::string db = SmallDatabase("serve_health");
+  Serve up("serve_health_up", UrlWithPassword(db), TempPath("serve_health_repo"), "");
+  HttpResult ok = Get(up.port(), "/health");
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(nlohmann::json::parse(ok.body)["status"], "ok");
+  EXPECT_EQ(Get(up.port(), "/ready").status, 200);
+
+  // The same database behind a port nobody listens on: down.
+  int dead = FreePort();
+  std::string url = "postgresql://postgres:" + Password() + "@127.0.0.1:" + std::to_string(dead) + "/" + db;
+  Serve down("serve_health_down", url, TempPath("serve_health_repo2"), "");
+  HttpResult bad = Get(down.port(), "/health");
+  EXPECT_EQ(bad.status, 503) << bad.body;
+  auto body = nlohmann::json::parse(bad.body, nullptr, false);
+  ASSERT_TRUE(body.is_object()) << bad.body;
+  EXPECT_EQ(body["database"], "down");
+  EXPECT_NE(body["error"].get<std::string>().find("not listening"), std::string::npos) << bad.body;
+  EXPECT_EQ(bad.body.find(Password()), std::string::npos) << "no password in the answer";
+  EXPECT_EQ(Get(down.port(), "/ready").status, 503);
+  EXPECT_NE(Get(down.port(), "/metrics").body.find("pgkeeper_database_up 0\n"), std::string::npos);
+  EXPECT_EQ(up.Stop().exit_code, 0);
+  EXPECT_EQ(down.Stop().exit_code, 0);
+}
+
+TEST(Serve, StatusPageRendersInChromium) {
+  std::string chromium = FindOnPath("chromium");
+  if (chromium.empty()) GTEST_SKIP() << "chromium is not installed (Debian package chromium)";
+  std::string db = SmallDatabase("serve_page");
+  std::string repo = TempPath("serve_page_repo");
+  auto b = RunCli({"backup", "--db", UrlWithPassword(db), "--repo", repo, "--tag", "daily", "--json"});
+  ASSERT_EQ(b.exit_code, 0) << b.All();
+  Serve serve("serve_page_cfg", UrlWithPassword(db), repo, JobToml("daily", "backup", "0 2 * * *"));
+  ASSERT_TRUE(WaitFor([&] { return Get(serve.port(), "/").body.find("Recoverable to") != std::string::npos; }, 30s))
+      << Get(serve.port(), "/").body;
+  std::string dir = TempPath("serve_page_shot");
+  std::filesystem::create_directories(dir);
+  std::string png = dir + "/status.png";
+  auto r = RunProcess({.argv = {chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                                "--user-data-dir=" + dir + "/profile", "--screenshot=" + png, "--window-size=1280,900",
+                                "http://127.0.0.1:" + std::to_string(serve.port()) + "/"},
+                       .env = {{"HOME", dir}},
+                       .capture = true});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->exit_code, 0) << r->output;
+  ASSERT_TRUE(std::filesystem::exists(png)) << r->output;
+  auto bytes = fs::ReadFile(png);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(bytes->substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  // A blank 1280x900 page compresses to a few kB; text, tables and the timeline do not.
+  EXPECT_GT(bytes->size(), 15000u) << png;
+}
+
+TEST(Serve, SigtermDuringABackupLeavesNoBackup) {
+  std::string db = SmallDatabase("serve_term");
+  std::string repo = TempPath("serve_term_repo");
+  // Hold an exclusive lock: the job's backup waits on it, so it is surely running.
+  pg::Connection locker = Connect(db);
+  ASSERT_TRUE(locker.Exec("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE;").ok());
+  Serve serve("serve_term_cfg", UrlWithPassword(db), repo, JobToml("often", "backup", "* * * * *"),
+              "2026-12-06T10:00:58Z");
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        nlohmann::json j = serve.Job("often");
+        return j.is_object() && j["running"].get<bool>();
+      },
+      30s));
+  // Until the backup has created the repository and one of its sessions waits for the lock.
+  std::string waiting;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        waiting = QueryValue(db,
+                             "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                             "WHERE NOT l.granted AND d.datname = current_database() AND l.relation = 't'::regclass");
+        return std::filesystem::exists(repo + "/pgkeeper.repo.json") && waiting != "0" &&
+               waiting.rfind("ERROR", 0) != 0;
+      },
+      30s))
+      << waiting;
+  auto started = std::chrono::steady_clock::now();
+  CliResult r = serve.Stop(SIGTERM);
+  EXPECT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 30s);
+  EXPECT_TRUE(locker.Exec("ROLLBACK").ok());
+  EXPECT_TRUE(ListBackups(repo).empty());
+  auto records = RunRecords(repo, "often");
+  ASSERT_EQ(records.size(), 1u) << r.err;
+  EXPECT_EQ(records[0]["ok"], false);
+  EXPECT_EQ(records[0]["interrupted"], true);
+  EXPECT_EQ(records[0]["failures_total"], 0) << "a stop is not a failure";
+}
+
+TEST(Serve, JobTimeoutStopsItAndCountsAsAFailure) {
+  std::string db = SmallDatabase("serve_timeout");
+  std::string repo = TempPath("serve_timeout_repo");
+  pg::Connection locker = Connect(db);  // the backup waits on this lock until it times out
+  ASSERT_TRUE(locker.Exec("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE;").ok());
+  Serve serve("serve_timeout_cfg", UrlWithPassword(db), repo, JobToml("slow", "backup", "* * * * *") + "timeout = 2\n",
+              "2026-12-06T10:00:58Z");
+  ASSERT_TRUE(WaitFor([&] { return JobDone(serve, "slow"); }, 60s)) << serve.Stop().All();
+  nlohmann::json job = serve.Job("slow");
+  EXPECT_FALSE(job["last_ok"].get<bool>());
+  EXPECT_NE(job["last_error"].get<std::string>().find("timed out after 2 s"), std::string::npos) << job.dump();
+  EXPECT_EQ(job["failures_total"], 1);
+  EXPECT_EQ(serve.Stop().exit_code, 0);
+  EXPECT_TRUE(locker.Exec("ROLLBACK").ok());
+  EXPECT_TRUE(ListBackups(repo).empty());
+}
+
+TEST(Serve, WebhookOnFailureThenRecovery) {
+  httplib::Server hook;
+  std::mutex mu;
+  std::vector<nlohmann::json> posts;
+  hook.Post("/hook/token123", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu);
+    posts.push_back(nlohmann::json::parse(req.body, nullptr, false));
+    res.status = 200;
+  });
+  int hook_port = hook.bind_to_any_port("127.0.0.1");
+  std::thread hook_thread([&] { hook.listen_after_bind(); });
+  auto count = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return posts.size();
+  };
+  std::string webhook = "webhook = \"http://127.0.0.1:" + std::to_string(hook_port) + "/hook/token123\"\n";
+  std::string repo = TempPath("serve_hook_repo");
+  // The database does not exist yet: the first backup fails.
+  std::string db = "serve_hook_later";
+  std::string url = UrlWithPassword(db);
+  std::string jobs = JobToml("nightly", "backup", "0 2 * * *");
+  {
+    Serve serve("serve_hook_cfg1", url, repo, jobs, "2026-12-06T01:59:58Z", webhook);
+    ASSERT_TRUE(WaitFor([&] { return count() >= 1; }, 60s)) << serve.Stop().All();
+    CliResult r = serve.Stop();
+    EXPECT_EQ(r.exit_code, 0) << r.All();
+    EXPECT_NE(r.err.find(std::to_string(hook_port) + "/***"), std::string::npos)
+        << "the log masks the webhook URL: " << r.err;
+    EXPECT_EQ(r.err.find("token123"), std::string::npos) << r.err;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(posts.size(), 1u);
+    EXPECT_EQ(posts[0]["event"], "failure");
+    EXPECT_EQ(posts[0]["job"], "nightly");
+    EXPECT_EQ(posts[0]["command"], "backup");
+    EXPECT_FALSE(posts[0]["error"].get<std::string>().empty());
+    EXPECT_FALSE(posts[0]["host"].get<std::string>().empty());
+    EXPECT_EQ(posts[0].dump().find(Password()), std::string::npos) << posts[0].dump();
+  }
+  ASSERT_TRUE(Connect("postgres").Exec("CREATE DATABASE " + db).ok());
+  // serve comes back a day later: the run for 02:00 was missed, and runs at start-up.
+  {
+    Serve serve("serve_hook_cfg2", url, repo, jobs, "2026-12-07T09:00:00Z", webhook);
+    ASSERT_TRUE(WaitFor([&] { return count() >= 2; }, 60s)) << serve.Stop().All();
+    EXPECT_EQ(serve.Stop().exit_code, 0);
+  }
+  hook.stop();
+  hook_thread.join();
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(posts.size(), 2u);
+  EXPECT_EQ(posts[1]["event"], "recovery");
+  EXPECT_EQ(posts[1]["job"], "nightly");
+  auto records = RunRecords(repo, "nightly");
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0]["ok"], false);
+  EXPECT_EQ(records[1]["ok"], true);
+  EXPECT_EQ(records[1]["missed"], true);
+  EXPECT_EQ(records[1]["scheduled"], "2026-12-07T02:00:00Z");
+  EXPECT_EQ(records[1]["failures_total"], 1);
+  EXPECT_EQ(ListBackups(repo).size(), 1u);
+}
+
+}  // namespace
+}  // namespace pgk::test
