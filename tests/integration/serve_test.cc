@@ -193,15 +193,20 @@ TEST(Serve, ScheduledBackupRunsAndShowsInMetrics) {
   EXPECT_NE(r.err.find("job daily: ok"), std::string::npos) << r.err;
 }
 
-TEST(Serve, PrometheusScrapesIt) {
+// A real Prometheus scrapes /metrics and evaluates the shipped alert rules on it. serve
+// watches a database behind a port nobody listens on, so PgkeeperDatabaseDown must go
+// pending (its `for:` is minutes) on real samples, and every rule must evaluate cleanly.
+TEST(Serve, PrometheusScrapesItAndTheShippedAlertRulesEvaluate) {
   std::string prometheus = FindOnPath("prometheus");
   if (prometheus.empty() && std::filesystem::exists("/usr/bin/prometheus")) prometheus = "/usr/bin/prometheus";
   if (prometheus.empty()) GTEST_SKIP() << "prometheus is not installed (Debian package prometheus)";
-  std::string db = SmallDatabase("serve_prom");
-  Serve serve("serve_prom_cfg", UrlWithPassword(db), TempPath("serve_prom_repo"), "");
+  std::string url = "postgresql://postgres:" + Password() + "@127.0.0.1:" + std::to_string(FreePort()) + "/none";
+  Serve serve("serve_prom_cfg", url, TempPath("serve_prom_repo"), "");
   int prom_port = FreePort();
+  std::string rules = std::string(PGKEEPER_SOURCE_DIR) + "/deploy/prometheus/pgkeeper-rules.yml";
   std::string dir = MakeFiles("serve_prom", {{"prometheus.yml",
                                               "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                                              "rule_files:\n  - '" + rules + "'\n"
                                               "scrape_configs:\n  - job_name: pgkeeper\n    static_configs:\n"
                                               "      - targets: ['127.0.0.1:" +
                                                   std::to_string(serve.port()) + "']\n"}});
@@ -224,14 +229,36 @@ TEST(Serve, PrometheusScrapesIt) {
         return false;
       },
       90s);
+  std::string alerts;
+  bool pending = up && WaitFor(
+                           [&] {
+                             alerts = Get(prom_port, "/api/v1/alerts").body;
+                             std::string rules_now = Get(prom_port, "/api/v1/rules").body;
+                             return alerts.find("PgkeeperDatabaseDown") != std::string::npos &&
+                                    rules_now.find("\"health\":\"unknown\"") == std::string::npos;
+                           },
+                           60s);
+  std::string rule_state = Get(prom_port, "/api/v1/rules").body;
   std::string targets = Get(prom_port, "/api/v1/targets").body;
   p->Signal(SIGTERM);
   p->Wait();
   EXPECT_TRUE(up) << answer << "\n" << targets << "\n" << fs::ReadFile(dir + "/prometheus.log").value();
+  EXPECT_TRUE(pending) << alerts;
   auto health = nlohmann::json::parse(targets, nullptr, false);
   if (health.is_object()) {
     for (const auto& t : health["data"]["activeTargets"]) EXPECT_EQ(t["health"], "up") << t.dump();
   }
+  // Every shipped rule was loaded and evaluates without error on the real samples.
+  auto rj = nlohmann::json::parse(rule_state, nullptr, false);
+  ASSERT_TRUE(rj.is_object()) << rule_state;
+  int evaluated = 0;
+  for (const auto& g : rj["data"]["groups"]) {
+    for (const auto& r : g["rules"]) {
+      EXPECT_EQ(r["health"], "ok") << r.dump();
+      ++evaluated;
+    }
+  }
+  EXPECT_GE(evaluated, 8) << rule_state;
 }
 
 TEST(Serve, HealthFollowsTheDatabase) {
