@@ -1,67 +1,19 @@
 #include "backup/dump.h"
 
-#include <signal.h>
-
-#include <filesystem>
-
-#include "common/fs.h"
-#include "common/mask.h"
-#include "common/process.h"
-#include "pg/binaries.h"
-#include "pg/conninfo.h"
+#include "backup/pg_tool.h"
 #include "pg/quote.h"
 
 namespace pgk::backup {
 
 Status RunPgDump(const std::string& conninfo, const std::string& snapshot, const std::string& section,
                  const std::vector<std::string>& tables, pipeline::Sink& sink) {
-  PGK_ASSIGN_OR_RETURN(auto bin, pg::FindPgBinaries());
-  PGK_ASSIGN_OR_RETURN(auto settings, pg::ParseConninfo(conninfo));
-  // The password goes into a private passfile; argv gets the rest (visible in `ps`).
-  PGK_ASSIGN_OR_RETURN(auto tmp, fs::TempDir::Create("pgkeeper-dump-"));
-  std::map<std::string, std::string> env = {{"PGAPPNAME", "pgkeeper-backup"}};
-  if (auto it = settings.find("password"); it != settings.end()) {
-    std::string escaped;
-    for (char c : it->second) {
-      if (c == ':' || c == '\\') escaped += '\\';
-      escaped += c;
-    }
-    std::string passfile = (tmp.path() / "pgpass").string();
-    PGK_RETURN_IF_ERROR(fs::WriteFile(passfile, "*:*:*:*:" + escaped + "\n", {.atomic = false, .sync = false}));
-    env["PGPASSFILE"] = passfile;
-    settings.erase(it);
-  }
-  std::vector<std::string> argv = {bin.Path("pg_dump"), "--dbname=" + pg::BuildConninfo(settings),
-                                   "--section=" + section, "--snapshot=" + snapshot, "--format=plain",
-                                   "--no-sync"};
-  for (const auto& t : tables) argv.push_back("--table=" + t);
-  std::string err_file = (tmp.path() / "stderr").string();
-  ProcessOptions po{.argv = argv, .env = env, .unset_env = {"PGPASSWORD"}};
-  po.capture = true;
-  po.stderr_file = err_file;
-  PGK_ASSIGN_OR_RETURN(Process p, Process::Spawn(po));
-  std::vector<char> buf(1 << 18);
-  Status sink_status;
-  for (;;) {
-    auto n = p.ReadOutput(buf.data(), buf.size());
-    if (!n.ok()) {
-      sink_status = n.status();
-      break;
-    }
-    if (*n == 0) break;
-    sink_status = sink.Write(std::string_view(buf.data(), *n));
-    if (!sink_status.ok()) break;
-  }
-  if (!sink_status.ok()) p.Signal(SIGTERM);
-  int code = p.Wait();
-  if (!sink_status.ok()) return sink_status;
-  if (code != 0) {
-    auto err = fs::ReadFile(err_file);
-    return Status::ChildFailed("pg_dump --section=" + section + " failed (exit " + std::to_string(code) + "): " +
-                                   MaskSecrets(err.ok() ? *err : ""),
-                               "pg_dump must be able to read every object; see its message above");
-  }
-  return Status::Ok();
+  PgToolRun run{.tool = "pg_dump",
+                .conninfo = conninfo,
+                .args = {"--section=" + section, "--snapshot=" + snapshot, "--format=plain", "--no-sync"},
+                .label = "pg_dump --section=" + section,
+                .hint = "pg_dump must be able to read every object; see its message above"};
+  for (const auto& t : tables) run.args.push_back("--table=" + t);
+  return RunPgTool(run, sink);
 }
 
 Result<int> DumpSequences(pg::Connection& conn, pipeline::Sink& sink) {

@@ -68,9 +68,12 @@ Status RunPgTool(const PgToolRun& run, pipeline::Sink& sink) {
   if (!sink_status.ok()) return sink_status;
   if (code != 0) {
     auto err = fs::ReadFile(err_file);
+    std::string label = run.label.empty() ? run.tool : run.label;
+    std::string hint = run.hint.empty()
+                           ? "the role must be able to read the catalogs " + run.tool + " reads; see its message above"
+                           : run.hint;
     return Status::ChildFailed(
-        run.tool + " failed (exit " + std::to_string(code) + "): " + MaskSecrets(err.ok() ? *err : ""),
-        "the role must be able to read the catalogs " + run.tool + " reads; see its message above");
+        label + " failed (exit " + std::to_string(code) + "): " + MaskSecrets(err.ok() ? *err : ""), hint);
   }
   return Status::Ok();
 }

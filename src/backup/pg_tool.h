@@ -16,6 +16,8 @@ struct PgToolRun {
   std::string conninfo;           // passed as --dbname=..., without its password
   std::vector<std::string> args;  // the other arguments
   std::string application_name = "pgkeeper-backup";
+  std::string label;  // how errors name the run (default: the tool)
+  std::string hint;   // the hint of a failed run (default: the role must read the catalogs)
 };
 
 // Streams the program's stdout into `sink`. A non-zero exit is ChildFailed with the

@@ -20,6 +20,7 @@
 
 #include "common/hash.h"
 #include "common/process.h"
+#include "harness/archiving.h"
 #include "harness/harness.h"
 #include "pg/conninfo.h"
 #include "pg/local_cluster.h"
@@ -47,17 +48,7 @@ pg::LocalCluster& RecvCluster() {
   return *cluster;
 }
 
-pg::Connection Connect() {
-  auto c = pg::Connection::Connect(RecvCluster().ConnInfo());
-  EXPECT_TRUE(c.ok()) << c.status().ToString();
-  if (!c.ok()) std::abort();
-  return std::move(c).value();
-}
-
-std::string Value(pg::Connection& c, const std::string& sql) {
-  auto v = c.QueryValue(sql);
-  return v.ok() ? *v : "ERROR: " + v.status().message();
-}
+pg::Connection Connect() { return MustConnect(RecvCluster().ConnInfo()); }
 
 std::map<std::string, std::string> Env() { return {{"PGPASSFILE", RecvCluster().pgpass_path().string()}}; }
 
@@ -91,7 +82,7 @@ bool WaitFor(F done, int timeout_s = 30) {
 // Writes a little WAL, switches segments and returns the name of the one switched out.
 std::string SwitchSegment(pg::Connection& c) {
   EXPECT_TRUE(c.Exec("CREATE TABLE IF NOT EXISTS t (x text); INSERT INTO t VALUES ('x')").ok());
-  return Value(c, "SELECT pg_walfile_name(pg_switch_wal())");
+  return ValueOf(c, "SELECT pg_walfile_name(pg_switch_wal())");
 }
 
 struct Receiver {
@@ -113,7 +104,7 @@ struct Receiver {
   // Until the server lists it as streaming.
   bool WaitStreaming(pg::Connection& c) const {
     return WaitFor([&] {
-      return Value(c, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming' AND application_name = '" +
+      return ValueOf(c, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming' AND application_name = '" +
                           app + "'") == "1";
     });
   }
@@ -125,7 +116,7 @@ struct Receiver {
   void DropSlot(pg::Connection& c) const {
     WaitFor(
         [&] {
-          return Value(c, "SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = '" + slot + "'") ==
+          return ValueOf(c, "SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = '" + slot + "'") ==
                  "0";
         },
         10);
@@ -189,9 +180,9 @@ TEST(WalReceive, StreamedSegmentsFetchBackByteIdentical) {
   EXPECT_EQ(j["receiver"]["sync_state"], "async");
   // Some WAL in the next segment, received (the write position is reported each second).
   ASSERT_TRUE(c.Exec("INSERT INTO t VALUES ('after the switches')").ok());
-  std::string now = Value(c, "SELECT pg_current_wal_lsn()::text");
+  std::string now = ValueOf(c, "SELECT pg_current_wal_lsn()::text");
   ASSERT_TRUE(WaitFor([&] {
-    return Value(c, "SELECT count(*) FROM pg_stat_replication WHERE application_name = '" + r.app +
+    return ValueOf(c, "SELECT count(*) FROM pg_stat_replication WHERE application_name = '" + r.app +
                         "' AND write_lsn >= '" + now + "'") == "1";
   })) << ReadBytes(r.cli.err_file);
   // SIGTERM: an orderly stop, exit 0, the partial segment kept in the spool.
@@ -202,13 +193,13 @@ TEST(WalReceive, StreamedSegmentsFetchBackByteIdentical) {
   EXPECT_NE(res.err.find("postgresql://postgres:***@"), std::string::npos) << res.err;
   // Stopped: wal status says nothing streams from the slot.
   ASSERT_TRUE(WaitFor(
-      [&] { return Value(c, "SELECT active FROM pg_replication_slots WHERE slot_name = '" + r.slot + "'") == "f"; }));
+      [&] { return ValueOf(c, "SELECT active FROM pg_replication_slots WHERE slot_name = '" + r.slot + "'") == "f"; }));
   st = RunCli({"wal", "status", "--db", RecvCluster().Url(), "--slot", r.slot, "--json"}, Env());
   EXPECT_EQ(st.exit_code, 1) << st.All();
   EXPECT_FALSE(st.Json()["receiver"]["active"].get<bool>());
   auto drop = RunCli({"wal-receive", "--db", RecvCluster().Url(), "--slot", r.slot, "--drop-slot"}, Env());
   EXPECT_EQ(drop.exit_code, 0) << drop.All();
-  EXPECT_EQ(Value(c, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + r.slot + "'"), "0");
+  EXPECT_EQ(ValueOf(c, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + r.slot + "'"), "0");
 }
 
 TEST(WalReceive, ResumesAfterKill9WithoutAGap) {
@@ -265,7 +256,7 @@ TEST(WalReceive, SynchronousHoldsCommitsUntilTheSpoolHasTheirWal) {
   r.cli = r.Run({"--synchronous"});
   ASSERT_TRUE(r.WaitStreaming(c)) << ReadBytes(r.cli.err_file);
   ASSERT_TRUE(WaitFor([&] {
-    return Value(c, "SELECT sync_state FROM pg_stat_replication WHERE application_name = '" + r.app + "'") == "sync";
+    return ValueOf(c, "SELECT sync_state FROM pg_stat_replication WHERE application_name = '" + r.app + "'") == "sync";
   }));
   // A commit completes while the receiver runs, and its WAL is in the spool already.
   std::string marker = "rpo-zero-" + RandomHex(8);
@@ -324,7 +315,7 @@ TEST(WalReceive, RefusesASecondReceiverOnTheSameSpool) {
   EXPECT_NE(b.err.find("another wal-receive (pid " + std::to_string(a.cli.process->pid()) + ")"), std::string::npos)
       << b.err;
   // It touched nothing on the server.
-  EXPECT_EQ(Value(c, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'recv_second'"), "0");
+  EXPECT_EQ(ValueOf(c, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'recv_second'"), "0");
   auto res = a.Stop(SIGINT);
   EXPECT_EQ(res.exit_code, 0) << res.All();
   a.DropSlot(c);
@@ -340,7 +331,7 @@ TEST(WalReceive, NoCreateSlotRefusesAMissingSlot) {
   r = RunCli({"wal-receive", "--db", RecvCluster().Url(), "--slot", "recv_missing", "--create-slot"}, Env());
   EXPECT_EQ(r.exit_code, 0) << r.All();
   auto c = Connect();
-  EXPECT_EQ(Value(c, "SELECT restart_lsn IS NOT NULL FROM pg_replication_slots WHERE slot_name = 'recv_missing'"), "t");
+  EXPECT_EQ(ValueOf(c, "SELECT restart_lsn IS NOT NULL FROM pg_replication_slots WHERE slot_name = 'recv_missing'"), "t");
   (void)c.Exec("SELECT pg_drop_replication_slot('recv_missing')");
 }
 
@@ -423,7 +414,7 @@ TEST(WalReceive, FollowsATimelineSwitchAndArchivesTheHistory) {
       },
       60))
       << ReadBytes(sb.dir + "/log");
-  ASSERT_EQ(Value(*s, "SELECT pg_is_in_recovery()"), "t");
+  ASSERT_EQ(ValueOf(*s, "SELECT pg_is_in_recovery()"), "t");
 
   std::string repo = TempPath("repo-timeline"), spool = TempPath("spool-timeline");
   auto env = pw;
@@ -433,7 +424,7 @@ TEST(WalReceive, FollowsATimelineSwitchAndArchivesTheHistory) {
                 "--status-interval", "1"},
                env);
   ASSERT_TRUE(WaitFor([&] {
-    return Value(*s, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'pgkeeper_timeline'") == "1";
+    return ValueOf(*s, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'pgkeeper_timeline'") == "1";
   })) << ReadBytes(cli.err_file);
   // Timeline 1, through the standby.
   std::string on_tl1 = SwitchSegment(c);
@@ -441,17 +432,17 @@ TEST(WalReceive, FollowsATimelineSwitchAndArchivesTheHistory) {
   // Some WAL into the next segment, received through the standby, so that timeline 1
   // ends inside a segment.
   ASSERT_TRUE(c.Exec("INSERT INTO t VALUES ('before the promotion')").ok());
-  std::string primary_lsn = Value(c, "SELECT pg_current_wal_lsn()::text");
-  std::string tl1_last = Value(c, "SELECT pg_walfile_name(pg_current_wal_lsn())");
+  std::string primary_lsn = ValueOf(c, "SELECT pg_current_wal_lsn()::text");
+  std::string tl1_last = ValueOf(c, "SELECT pg_walfile_name(pg_current_wal_lsn())");
   ASSERT_TRUE(WaitFor([&] {
-    return Value(*s,
+    return ValueOf(*s,
                  "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'pgkeeper_timeline' AND "
                  "write_lsn >= '" +
                      primary_lsn + "'") == "1";
   })) << ReadBytes(cli.err_file);
   // Promotion: the standby's walsender ends timeline 1; the receiver follows timeline 2.
-  ASSERT_EQ(Value(*s, "SELECT pg_promote()"), "t");
-  ASSERT_TRUE(WaitFor([&] { return Value(*s, "SELECT pg_is_in_recovery()") == "f"; }));
+  ASSERT_EQ(ValueOf(*s, "SELECT pg_promote()"), "t");
+  ASSERT_TRUE(WaitFor([&] { return ValueOf(*s, "SELECT pg_is_in_recovery()") == "f"; }));
   std::string on_tl2 = SwitchSegment(*s);
   ASSERT_EQ(on_tl2.substr(0, 8), "00000002");
   ASSERT_TRUE(WaitFor([&] { return Stored(repo).count(on_tl2) == 1; })) << ReadBytes(cli.err_file);

@@ -62,24 +62,19 @@ pg::Connection WalConnect() {
   return std::move(c).value();
 }
 
-std::string Value(pg::Connection& c, const std::string& sql) {
-  auto v = c.QueryValue(sql);
-  return v.ok() ? *v : "ERROR: " + v.status().message();
-}
-
 // Writes a little WAL, switches segments and returns the name of the one switched out.
 std::string SwitchSegment(pg::Connection& c) {
   EXPECT_TRUE(c.Exec("CREATE TABLE IF NOT EXISTS t (x int); INSERT INTO t VALUES (1)").ok());
   // pg_switch_wal() returns the end of the segment it completed (plus one), which
   // pg_walfile_name() maps to that segment.
-  return Value(c, "SELECT pg_walfile_name(pg_switch_wal())");
+  return ValueOf(c, "SELECT pg_walfile_name(pg_switch_wal())");
 }
 
 // Waits until pg_stat_archiver reports `name` (or a later file) archived.
 bool WaitArchived(pg::Connection& c, const std::string& name, int timeout_s = 30) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   while (std::chrono::steady_clock::now() < deadline) {
-    std::string last = Value(c, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
+    std::string last = ValueOf(c, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
     if (!last.empty() && last.substr(0, 24) >= name) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -158,7 +153,7 @@ TEST(Wal, ServerArchivesSegmentsThatFetchBackByteIdentical) {
   std::vector<std::string> names;
   for (int i = 0; i < 3; ++i) names.push_back(SwitchSegment(c));
   ASSERT_TRUE(WaitArchived(c, names.back())) << ReadBytes(WalCluster().log_path().string());
-  EXPECT_EQ(Value(c, "SELECT failed_count FROM pg_stat_archiver"), "0") << ReadBytes(WalCluster().log_path().string());
+  EXPECT_EQ(ValueOf(c, "SELECT failed_count FROM pg_stat_archiver"), "0") << ReadBytes(WalCluster().log_path().string());
   for (const auto& n : names) {
     ASSERT_EQ(StoredFiles(ServerRepo(), n + "-").size(), 1u) << n;
     std::string dest = TempPath("fetched-" + n);
@@ -453,7 +448,7 @@ TEST(Wal, ServerArchivesAsynchronously) {
   EXPECT_TRUE(c.Exec("ALTER SYSTEM RESET archive_command").ok());
   EXPECT_TRUE(c.Exec("SELECT pg_reload_conf()").ok());
   ASSERT_TRUE(archived) << ReadBytes(WalCluster().log_path().string());
-  EXPECT_EQ(Value(c, "SELECT failed_count FROM pg_stat_archiver"), "0") << ReadBytes(WalCluster().log_path().string());
+  EXPECT_EQ(ValueOf(c, "SELECT failed_count FROM pg_stat_archiver"), "0") << ReadBytes(WalCluster().log_path().string());
   for (const auto& n : names) EXPECT_EQ(StoredFiles(ServerRepo(), n + "-").size(), 1u) << n;
 }
 
@@ -571,7 +566,7 @@ TEST(Wal, RecoveryReplaysTheArchiveAndStopsAtACorruptedSegment) {
     for (int i = 0; i < 100 && rows != "3"; ++i) {
       auto restored = pg::Connection::Connect("host=127.0.0.1 port=" + std::to_string(port) +
                                               " user=postgres dbname=postgres password=" + (*password)["password"]);
-      if (restored.ok()) rows = Value(*restored, "SELECT count(*) FROM recovered WHERE NOT pg_is_in_recovery()");
+      if (restored.ok()) rows = ValueOf(*restored, "SELECT count(*) FROM recovered WHERE NOT pg_is_in_recovery()");
       if (rows != "3") std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     EXPECT_EQ(rows, "3") << log;
