@@ -358,11 +358,6 @@ struct Standby {
   }
 };
 
-std::string PasswordOf(const pg::LocalCluster& c) {
-  auto s = pg::ParseConninfo(c.ConnInfo());
-  return s.ok() ? (*s)["password"] : "";
-}
-
 std::optional<UserInfo> ServerUser() {
   if (!IsRoot()) return std::nullopt;
   auto u = LookupUser("postgres");
