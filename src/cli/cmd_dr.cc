@@ -136,8 +136,7 @@ nlohmann::json PlanJson(const dr::Plan& p, const DrRunContext& rc) {
   for (const auto& s : p.steps) {
     nlohmann::json j = {{"kind", StepKind(s.kind)}, {"title", s.title}};
     if (s.kind == dr::Step::Kind::kCommand) {
-      j["command"] =
-          dr::CommandLine(s, pg::DisplayConninfo(rc.source_conninfo), pg::DisplayConninfo(rc.target_conninfo));
+      j["command"] = DisplayCommand(s, rc);
     }
     if (!s.detail.empty()) j["detail"] = s.detail;
     if (!s.table.empty()) j["table"] = s.table;
@@ -167,9 +166,7 @@ void PrintPlan(const Output& out, const dr::Plan& p, const DrRunContext& rc) {
     std::string prefix = std::to_string(i) + ". ";
     out.Line(prefix + (s.kind == dr::Step::Kind::kManual ? out.Yellow("(you) ") : "") + s.title);
     if (s.kind == dr::Step::Kind::kCommand) {
-      out.Line(std::string(prefix.size(), ' ') +
-               out.Dim("$ " + dr::CommandLine(s, pg::DisplayConninfo(rc.source_conninfo),
-                                              pg::DisplayConninfo(rc.target_conninfo))));
+      out.Line(std::string(prefix.size(), ' ') + out.Dim("$ " + DisplayCommand(s, rc)));
     } else if (!s.detail.empty()) {
       out.Line(std::string(prefix.size(), ' ') + out.Dim(s.detail));
     }
@@ -237,6 +234,11 @@ int Run(Context& ctx, DrArgs a) {
     if (m.id == plan->backup_id) manifest = &m;
   }
   rc.manifest = manifest;
+  if (plan->side_port > 0) {
+    auto restored = RestoredConninfo(*plan, rc);
+    if (!restored.ok()) return ctx.Fail(restored.status());
+    rc.restored_conninfo = *restored;
+  }
   const Output& out = ctx.out;
   if (a.plan_only) {
     if (out.json()) {

@@ -51,7 +51,7 @@ void CollectErrors(const nlohmann::json& j, std::vector<std::string>* out) {
 
 StepOutcome RunCommand(const Context& ctx, const dr::Step& step, const DrRunContext& rc) {
   StepOutcome o{.title = step.title, .kind = "command"};
-  o.command = dr::CommandLine(step, pg::DisplayConninfo(rc.source_conninfo), pg::DisplayConninfo(rc.target_conninfo));
+  o.command = DisplayCommand(step, rc);
   auto t0 = std::chrono::steady_clock::now();
   ProcessOptions p;
   p.argv = {SelfExecutable(), "--json"};
@@ -59,6 +59,7 @@ StepOutcome RunCommand(const Context& ctx, const dr::Step& step, const DrRunCont
   p.argv.insert(p.argv.end(), step.args.begin(), step.args.end());
   if (step.server == dr::Server::kSource) p.env["DATABASE_URL"] = rc.source_conninfo;
   if (step.server == dr::Server::kTarget) p.env["DATABASE_URL"] = rc.target_conninfo;
+  if (step.server == dr::Server::kRestored) p.env["DATABASE_URL"] = rc.restored_conninfo;
   p.capture = true;
   // If dr dies, the step stops too (restore cleans up on SIGTERM) rather than running on
   // unattended.
@@ -117,6 +118,12 @@ StepOutcome RunExport(const dr::Step& step, const std::string& restored, const D
 }
 
 }  // namespace
+
+std::string DisplayCommand(const dr::Step& step, const DrRunContext& rc) {
+  auto display = [](const std::string& c) { return c.empty() ? std::string() : pg::DisplayConninfo(c); };
+  return dr::CommandLine(step, display(rc.source_conninfo), display(rc.target_conninfo),
+                         display(rc.restored_conninfo));
+}
 
 Result<std::string> RestoredConninfo(const dr::Plan& plan, const DrRunContext& rc) {
   if (plan.side_port > 0) {

@@ -18,6 +18,7 @@ namespace pgk::cli {
 struct DrRunContext {
   std::string source_conninfo;  // --db
   std::string target_conninfo;  // --to (server-lost)
+  std::string restored_conninfo;  // a physically restored server (RestoredConninfo), else ""
   std::string export_dir;
   const repo::Manifest* manifest = nullptr;  // the backup restored
 };
@@ -43,6 +44,9 @@ struct DrRun {
 // The conninfo where the restored data can be read (side database, replaced database,
 // new server, or restored physical server on its port).
 Result<std::string> RestoredConninfo(const dr::Plan& plan, const DrRunContext& rc);
+
+// The command line of a step as shown to the user (connection URLs masked).
+std::string DisplayCommand(const dr::Step& step, const DrRunContext& rc);
 
 // Runs the steps in order, printing one line per step (unless --json); stops at the first
 // failing step.

@@ -109,11 +109,43 @@ Step Manual(std::string title, std::string detail = "") {
   return {.kind = Step::Kind::kManual, .title = std::move(title), .detail = std::move(detail)};
 }
 
-std::vector<std::string> PhysicalRestoreArgs(const repo::Manifest& m, const PlanInput& in, bool to_target) {
+// Where a physical recovery stops: the end of the WAL archive, just before the incident,
+// or (an intrusion of unknown start) the moment the backup became consistent.
+enum class Until { kArchiveEnd, kBeforeIncident, kBackupEnd };
+
+std::vector<std::string> PhysicalRestoreArgs(const repo::Manifest& m, const PlanInput& in, Until until) {
   std::vector<std::string> a = {"restore", m.id, "--pgdata", in.side_pgdata};
-  if (to_target && in.before_us) a.insert(a.end(), {"--target-time", in.before_text, "--target-exclusive"});
+  if (until == Until::kBeforeIncident && in.before_us) {
+    a.insert(a.end(), {"--target-time", in.before_text, "--target-exclusive"});
+  } else if (until != Until::kArchiveEnd) {
+    a.push_back("--immediate");
+  }
   a.insert(a.end(), {"--start", "--port", std::to_string(in.port)});
   return a;
+}
+
+Step ResetPasswords(const PlanInput& in, Server server) {
+  std::vector<std::string> r = {"roles", "reset-passwords"};
+  if (!in.passwords_file.empty()) {
+    r.insert(r.end(), {"--file", in.passwords_file});
+  } else {
+    r.insert(r.end(), {"--from-env", in.passwords_env});
+  }
+  r.push_back("--ignore-missing");
+  return {.kind = Step::Kind::kCommand, .title = "set new passwords for the roles", .args = r, .server = server};
+}
+
+Step RotateManually(const PlanInput& in) {
+  return Manual("rotate the passwords of every role that can log in",
+                (in.login_roles.empty() ? std::string("(no login roles found)")
+                                        : "roles: " + Join(in.login_roles, ", ")) +
+                    "; pgkeeper roles reset-passwords --file PASSWORDS (or rerun dr with --passwords-file)");
+}
+
+Step RotateOtherSecrets() {
+  return Manual("rotate the other secrets the intruder may have seen",
+                "the repository key (pgkeeper repo rekey), S3 credentials (AWS_*), the application's own secrets; "
+                "review pg_hba.conf and who can reach the server");
 }
 
 Status NeedPhysicalFlags(const PlanInput& in) {
@@ -148,7 +180,7 @@ Status BuildCorruption(const PlanInput& in, const repo::Manifest& m, Plan* p) {
   PGK_RETURN_IF_ERROR(NeedPhysicalFlags(in));
   p->steps.push_back(Command("restore " + m.id + " into " + in.side_pgdata +
                                  " and recover to the end of the WAL archive, on port " + std::to_string(in.port),
-                             PhysicalRestoreArgs(m, in, false), Server::kNone, in));
+                             PhysicalRestoreArgs(m, in, Until::kArchiveEnd), Server::kNone, in));
   p->side_conn_db = in.database;
   p->side_port = in.port;
   p->steps.push_back(Verify("the restored server on port " + std::to_string(in.port)));
@@ -168,7 +200,7 @@ Status BuildDeletion(const PlanInput& in, const repo::Manifest& m, Plan* p) {
     PGK_RETURN_IF_ERROR(NeedPhysicalFlags(in));
     p->steps.push_back(Command("restore " + m.id + " into " + in.side_pgdata + ", recover to just before " +
                                    in.before_text + " and start it on port " + std::to_string(in.port),
-                               PhysicalRestoreArgs(m, in, true), Server::kNone, in));
+                               PhysicalRestoreArgs(m, in, Until::kBeforeIncident), Server::kNone, in));
     p->side_conn_db = in.database;
     p->side_port = in.port;
   }
@@ -218,7 +250,7 @@ Status BuildServerLost(const PlanInput& in, const repo::Manifest& m, Plan* p) {
   PGK_RETURN_IF_ERROR(NeedPhysicalFlags(in));
   p->steps.push_back(Command(
       "restore " + m.id + " into " + in.side_pgdata + " on this (new) server and recover to the end of the WAL archive",
-      PhysicalRestoreArgs(m, in, false), Server::kNone, in));
+      PhysicalRestoreArgs(m, in, Until::kArchiveEnd), Server::kNone, in));
   p->side_conn_db = in.database;
   p->side_port = in.port;
   p->steps.push_back(Verify("the restored server on port " + std::to_string(in.port)));
@@ -228,13 +260,30 @@ Status BuildServerLost(const PlanInput& in, const repo::Manifest& m, Plan* p) {
 }
 
 Status BuildSecurity(const PlanInput& in, const repo::Manifest& m, Plan* p) {
-  if (p->method != "logical") {
-    return Status::InvalidArgument("--scenario security restores a logical backup",
-                                   "for a physical restore use --scenario corruption --method physical with "
-                                   "--before, then `pgkeeper roles reset-passwords` on the restored server");
-  }
+  bool rotate = !in.passwords_file.empty() || !in.passwords_env.empty();
   p->steps.push_back(
       Command("verify every file of backup " + m.id + " before anything changes", {"verify", m.id}, Server::kNone, in));
+  if (p->method == "physical") {
+    // The intruded cluster stays as it is (evidence, and the way back): the clean state
+    // comes up beside it, from before the incident.
+    PGK_RETURN_IF_ERROR(NeedPhysicalFlags(in));
+    std::string until = in.before_us ? "recover to just before " + in.before_text
+                                     : "recover to the end of the backup (" + m.stop_time + ")";
+    p->steps.push_back(Command("restore " + m.id + " into " + in.side_pgdata + ", " + until + " and start it on port " +
+                                   std::to_string(in.port),
+                               PhysicalRestoreArgs(m, in, in.before_us ? Until::kBeforeIncident : Until::kBackupEnd),
+                               Server::kNone, in));
+    p->side_conn_db = in.database;
+    p->side_port = in.port;
+    p->steps.push_back(rotate ? ResetPasswords(in, Server::kRestored) : RotateManually(in));
+    p->steps.push_back(RotateOtherSecrets());
+    p->steps.push_back(Verify("the restored server on port " + std::to_string(in.port)));
+    p->steps.push_back(Manual("stop the intruded server and point the application at the restored one",
+                              "the restored cluster runs from " + in.side_pgdata + " on port " +
+                                  std::to_string(in.port) +
+                                  "; keep the intruded data directory untouched as evidence"));
+    return Status::Ok();
+  }
   std::vector<std::string> a = {"restore", m.id, "--replace", in.database};
   ReplaceFlags(in, &a);
   p->steps.push_back(
@@ -243,28 +292,8 @@ Status BuildSecurity(const PlanInput& in, const repo::Manifest& m, Plan* p) {
               a, Server::kSource, in));
   p->replaces_live = true;
   p->side_conn_db = in.database;
-  if (!in.passwords_file.empty() || !in.passwords_env.empty()) {
-    std::vector<std::string> r = {"roles", "reset-passwords"};
-    if (!in.passwords_file.empty()) {
-      r.insert(r.end(), {"--file", in.passwords_file});
-    } else {
-      r.insert(r.end(), {"--from-env", in.passwords_env});
-    }
-    r.push_back("--ignore-missing");
-    p->steps.push_back({.kind = Step::Kind::kCommand,
-                        .title = "set new passwords for the roles",
-                        .args = r,
-                        .server = Server::kSource});
-  } else {
-    p->steps.push_back(Manual(
-        "rotate the passwords of every role that can log in",
-        (in.login_roles.empty() ? std::string("(no login roles found)") : "roles: " + Join(in.login_roles, ", ")) +
-            "; pgkeeper roles reset-passwords --file PASSWORDS (or rerun dr with "
-            "--passwords-file)"));
-  }
-  p->steps.push_back(Manual("rotate the other secrets the intruder may have seen",
-                            "the repository key (pgkeeper repo rekey), S3 credentials (AWS_*), the application's "
-                            "own secrets; review pg_hba.conf and who can reach the server"));
+  p->steps.push_back(rotate ? ResetPasswords(in, Server::kSource) : RotateManually(in));
+  p->steps.push_back(RotateOtherSecrets());
   p->steps.push_back(Verify("database " + in.database));
   return Status::Ok();
 }
@@ -344,7 +373,11 @@ Result<Plan> BuildPlan(const PlanInput& in) {
   } else {
     p.backup_time = m->stop_time;
     p.restored_point_us = m->physical ? m->physical->stop_us : IsoToUs(m->stop_time);
-    if (in.before_us && in.scenario == Scenario::kDeletion) p.restored_point_us = *in.before_us;
+    // Recovery stops at the incident time (deletion, security); otherwise at the end of
+    // the archive, which recovery reports when it gets there.
+    if (in.before_us && (in.scenario == Scenario::kDeletion || in.scenario == Scenario::kSecurityIncident)) {
+      p.restored_point_us = *in.before_us;
+    }
   }
   PlanInput effective = in;
   effective.database = p.database;
@@ -368,7 +401,8 @@ Result<Plan> BuildPlan(const PlanInput& in) {
   return p;
 }
 
-std::string CommandLine(const Step& step, const std::string& source_display, const std::string& target_display) {
+std::string CommandLine(const Step& step, const std::string& source_display, const std::string& target_display,
+                        const std::string& restored_display) {
   auto quote = [](const std::string& a) {
     if (!a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@,+") ==
                           std::string::npos) {
@@ -381,6 +415,7 @@ std::string CommandLine(const Step& step, const std::string& source_display, con
   std::string line = "pgkeeper";
   if (step.server == Server::kSource) line += " --db " + quote(source_display);
   if (step.server == Server::kTarget) line += " --db " + quote(target_display);
+  if (step.server == Server::kRestored) line += " --db " + quote(restored_display);
   for (const auto& a : step.args) line += " " + quote(a);
   return line;
 }

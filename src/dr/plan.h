@@ -25,8 +25,9 @@ const char* ScenarioName(Scenario s);
 const char* ScenarioSummary(Scenario s);
 
 // Which connection a command step runs with (given to the child as DATABASE_URL, never
-// on its command line).
-enum class Server { kNone, kSource, kTarget };
+// on its command line): the damaged server (--db), the new one (--to), or the physically
+// restored server on its side port (the source's credentials, host 127.0.0.1).
+enum class Server { kNone, kSource, kTarget, kRestored };
 
 struct Step {
   enum class Kind { kCommand, kExport, kManual, kVerify };
@@ -88,6 +89,7 @@ Result<Plan> BuildPlan(const PlanInput& in);
 
 // The command as a user would type it: "pgkeeper restore 2026...-L --into recovered ...",
 // with `--db <server>` first when the step runs against one (the URL is masked on output).
-std::string CommandLine(const Step& step, const std::string& source_display, const std::string& target_display);
+std::string CommandLine(const Step& step, const std::string& source_display, const std::string& target_display,
+                        const std::string& restored_display = "");
 
 }  // namespace pgk::dr

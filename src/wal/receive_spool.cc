@@ -64,6 +64,14 @@ Result<std::unique_ptr<ReceiveSpool>> ReceiveSpool::Open(const std::filesystem::
   }
   std::unique_ptr<ReceiveSpool> s(new ReceiveSpool(*dir, fd));
   PGK_RETURN_IF_ERROR(fs::MakeDirs(s->ready_dir(), 0700));
+  // A crash between writing a history file's temporary copy and renaming it leaves the
+  // copy behind. With the lock held nobody else writes here, so every ".tmp." file is
+  // such debris (the server sends the history again when it is needed).
+  for (const auto& n : Names(s->ready_dir())) {
+    if (n.find(".tmp.") == std::string::npos) continue;
+    std::error_code ec;
+    std::filesystem::remove(s->ready_dir() / n, ec);
+  }
   return s;
 }
 

@@ -29,6 +29,7 @@ class ReceiveSpool {
  public:
   // Creates the directories and takes the lock. Refused, naming the holder's pid, when
   // another wal-receive holds it (the lock goes with its process, even on kill -9).
+  // Temporary files a crashed receiver left in ready/ are removed.
   static Result<std::unique_ptr<ReceiveSpool>> Open(const std::filesystem::path& spool, const std::string& repo_url);
   ~ReceiveSpool();
   ReceiveSpool(const ReceiveSpool&) = delete;

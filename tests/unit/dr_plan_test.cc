@@ -202,6 +202,42 @@ TEST(DrPlan, SecurityRestoresBeforeTheIncidentAndRotatesCredentials) {
   EXPECT_EQ(Commands(*p).back(), "pgkeeper --db SRC roles reset-passwords --file /etc/pw --ignore-missing");
 }
 
+TEST(DrPlan, PhysicalSecurityRecoversBesideTheIntrudedServerAndRotatesThere) {
+  auto in = Base(Scenario::kSecurityIncident);
+  in.backups = {Physical("P1", Epoch("2026-12-06T01:00:00Z")), Physical("P2", Epoch("2026-12-06T12:00:00Z"))};
+  in.method = "physical";
+  EXPECT_EQ(BuildPlan(in).status().exit_code(), 2);  // --pgdata and --port are needed
+  in.side_pgdata = "/srv/clean";
+  in.port = 5499;
+  in.before_us = Epoch("2026-12-06T10:00:00Z") * 1000000;
+  in.before_text = "2026-12-06 10:00:00";
+  in.passwords_env = "PW_";
+  auto p = BuildPlan(in);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->backup_id, "P1");  // P2 ended after the incident began
+  EXPECT_FALSE(p->replaces_live);  // the intruded cluster is kept as evidence
+  EXPECT_EQ(p->side_port, 5499);
+  EXPECT_EQ(p->restored_point_us, *in.before_us);
+  std::vector<std::string> cmds;
+  for (const auto& s : p->steps) {
+    if (s.kind == Step::Kind::kCommand) cmds.push_back(CommandLine(s, "SRC", "DST", "RESTORED"));
+  }
+  EXPECT_EQ(cmds, (std::vector<std::string>{
+                      "pgkeeper verify P1 --repo /repo",
+                      "pgkeeper restore P1 --pgdata /srv/clean --target-time '2026-12-06 10:00:00' "
+                      "--target-exclusive --start --port 5499 --repo /repo",
+                      "pgkeeper --db RESTORED roles reset-passwords --from-env PW_ --ignore-missing"}));
+  EXPECT_EQ(p->steps.back().kind, Step::Kind::kManual);  // stop the intruded server, repoint
+  // Without an incident time: the state at the end of the newest backup, not the
+  // archive's end (which holds whatever the intruder did since).
+  in.before_us.reset();
+  in.before_text.clear();
+  p = BuildPlan(in);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->backup_id, "P2");
+  EXPECT_NE(CommandLine(p->steps[1], "", "").find("--immediate"), std::string::npos);
+}
+
 TEST(DrPlan, AnExplicitBackupMustExistAndFit) {
   auto in = Base(Scenario::kCorruption);
   in.backup_id = "B1";

@@ -218,6 +218,13 @@ TEST_F(WalReceiveSpoolTest, ReadyFilesComeHistoryFirstThenInWalOrder) {
   EXPECT_EQ((*s)->Ready(k16M),
             (std::vector<std::string>{"00000002.history", "000000010000000000000003",
                                       "000000010000000000000004.partial", "000000020000000000000005"}));
+  // The next receiver (after a crash) clears the temporary copy, and only that.
+  s->reset();
+  s = ReceiveSpool::Open(spool(), "file:///repo");
+  ASSERT_TRUE(s.ok());
+  EXPECT_FALSE(std::filesystem::exists((*s)->ready_dir() / "000000010000000000000003.tmp.123"));
+  EXPECT_TRUE(std::filesystem::exists((*s)->ready_dir() / "000000010000000000000003"));
+  EXPECT_TRUE(std::filesystem::exists((*s)->ready_dir() / "junk"));
 }
 
 }  // namespace pgk::wal
