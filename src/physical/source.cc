@@ -9,13 +9,17 @@ namespace {
 // A walsender needs REPLICATION (or superuser); asking first gives a better message than
 // the server's refusal, and refuses before a repository is touched.
 Status CheckReplicationRole(pg::Connection& conn, const std::string& why) {
-  auto allowed = conn.QueryValue("SELECT (rolreplication OR rolsuper)::text FROM pg_roles WHERE rolname = current_user");
+  auto allowed =
+      conn.QueryValue("SELECT (rolreplication OR rolsuper)::text FROM pg_roles WHERE rolname = current_user");
   if (!allowed.ok()) return allowed.status().WithContext("cannot read the role's attributes");
   if (*allowed == "true") return Status::Ok();
   return Status::Refused("role " + conn.user() + " may not open a replication connection" + why,
-                         "ALTER ROLE " + conn.user() + " REPLICATION (as a superuser), allow it in pg_hba.conf "
-                         "(`host replication " + conn.user() + " <address> scram-sha-256`); or run the backup on the "
-                         "database host as the data directory's owner with --source pgdata");
+                         "ALTER ROLE " + conn.user() +
+                             " REPLICATION (as a superuser), allow it in pg_hba.conf "
+                             "(`host replication " +
+                             conn.user() +
+                             " <address> scram-sha-256`); or run the backup on the "
+                             "database host as the data directory's owner with --source pgdata");
 }
 
 }  // namespace
@@ -53,7 +57,8 @@ Result<SourceChoice> ChooseSource(pg::Connection& conn, const std::string& reque
   }
   if (requested == "replication") {
     if (!pgdata_flag.empty()) {
-      return Status::InvalidArgument("--pgdata applies to --source pgdata", "leave out --pgdata or --source replication");
+      return Status::InvalidArgument("--pgdata applies to --source pgdata",
+                                     "leave out --pgdata or --source replication");
     }
     PGK_RETURN_IF_ERROR(CheckReplicationRole(conn, ""));
     c.source = "replication";
@@ -70,9 +75,10 @@ Result<SourceChoice> ChooseSource(pg::Connection& conn, const std::string& reque
   }
   // An explicit --pgdata that does not fit is a mistake to report, not a reason to switch.
   if (!pgdata_flag.empty()) return pgdata.status();
-  std::string reason = server.data_directory.empty() ? "the server does not tell this role its data directory"
-                                                     : "the data directory " + server.data_directory +
-                                                           " is not this server's here (" + pgdata.status().message() + ")";
+  std::string reason = server.data_directory.empty()
+                           ? "the server does not tell this role its data directory"
+                           : "the data directory " + server.data_directory + " is not this server's here (" +
+                                 pgdata.status().message() + ")";
   PGK_RETURN_IF_ERROR(CheckReplicationRole(conn, ", and " + reason));
   c.source = "replication";
   c.why = reason;

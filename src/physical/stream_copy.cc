@@ -170,7 +170,8 @@ class StreamCopier {
     entry.mtime_ns = mtime_ns;
     ++totals_->copied;
     totals_->bytes_copied += entry.original_size;
-    if (entry.original_size >= (8u << 20)) plan_.progress("copied " + rel + " (" + Megabytes(entry.original_size) + ")");
+    if (entry.original_size >= (8u << 20))
+      plan_.progress("copied " + rel + " (" + Megabytes(entry.original_size) + ")");
     out_->files.push_back(std::move(entry));
     return Status::Ok();
   }
@@ -251,7 +252,8 @@ Result<StreamedBackup> StreamBackup(wal::ReplicationConnection& replication, pg:
     std::string prefix;
     if (!location.empty()) {
       const wal::BaseBackupTablespace* t = FindTablespace(tablespaces, location);
-      if (!t) return Status::Query("the server sent archive " + name + " for " + location + ", a tablespace it did not list");
+      if (!t)
+        return Status::Query("the server sent archive " + name + " for " + location + ", a tablespace it did not list");
       prefix = "pg_tblspc/" + std::to_string(t->oid) + "/";
       copier.Tablespace(t->oid, location);
     }

@@ -44,13 +44,13 @@ struct StreamPlan {
 
 struct StreamedBackup {
   uint64_t start_lsn = 0;
-  int64_t start_us = 0;      // database clock once the server had checkpointed
+  int64_t start_us = 0;  // database clock once the server had checkpointed
   uint64_t stop_lsn = 0;
   int64_t stop_us = 0;
   std::string stop_xmin;
-  std::string backup_label;  // the text of the archive's backup_label
-  std::vector<repo::ManifestFile> files;    // sorted by name
-  std::vector<repo::PhysicalPath> paths;    // sorted by path
+  std::string backup_label;               // the text of the archive's backup_label
+  std::vector<repo::ManifestFile> files;  // sorted by name
+  std::vector<repo::PhysicalPath> paths;  // sorted by path
 };
 
 // Runs BASE_BACKUP on `replication` and stores what it sends; `conn` (a normal session on

@@ -161,7 +161,8 @@ Status TarReader::SkipData() {
 
 Status TarReader::ReadSmallData(uint64_t size, std::string* out) {
   // Long names and pax records are small; anything else is not a header extension.
-  if (size > (1u << 20)) return Status::Malformed(archive_ + ": a tar header extension of " + std::to_string(size) + " bytes");
+  if (size > (1u << 20))
+    return Status::Malformed(archive_ + ": a tar header extension of " + std::to_string(size) + " bytes");
   out->clear();
   remaining_ = size;
   padding_ = (kBlock - size % kBlock) % kBlock;

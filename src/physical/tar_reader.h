@@ -25,11 +25,11 @@ namespace pgk::physical {
 struct TarEntry {
   enum class Type { kFile, kDirectory, kSymlink, kOther };
   Type type = Type::kFile;
-  std::string name;        // as stored, without a trailing '/' (PostgreSQL marks directories and links with one)
+  std::string name;  // as stored, without a trailing '/' (PostgreSQL marks directories and links with one)
   std::string link_target;
-  uint64_t size = 0;       // data bytes that follow (0 for directories and links)
-  uint32_t mode = 0;       // permission bits
-  int64_t mtime_s = 0;     // seconds since the epoch
+  uint64_t size = 0;    // data bytes that follow (0 for directories and links)
+  uint32_t mode = 0;    // permission bits
+  int64_t mtime_s = 0;  // seconds since the epoch
   char typeflag = '0';
 };
 

@@ -19,10 +19,10 @@ namespace pgk::wal {
 struct BaseBackupMessage {
   enum class Kind { kNewArchive, kData, kProgress, kManifest };
   Kind kind = Kind::kData;
-  std::string archive;   // kNewArchive
-  std::string location;  // kNewArchive: "" for the main data directory
-  std::string_view data; // kData: points into the decoded buffer
-  uint64_t progress = 0; // kProgress
+  std::string archive;    // kNewArchive
+  std::string location;   // kNewArchive: "" for the main data directory
+  std::string_view data;  // kData: points into the decoded buffer
+  uint64_t progress = 0;  // kProgress
 };
 
 // Malformed for an unknown type byte or a message cut short. `raw` must outlive the

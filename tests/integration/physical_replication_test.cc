@@ -63,8 +63,8 @@ repo::Manifest Load(const std::string& id) {
 }
 
 std::string Conninfo(int port, const std::string& user, const std::string& password, const std::string& db) {
-  return pg::BuildConninfo({{"host", "127.0.0.1"}, {"port", std::to_string(port)}, {"user", user},
-                            {"password", password}, {"dbname", db}});
+  return pg::BuildConninfo(
+      {{"host", "127.0.0.1"}, {"port", std::to_string(port)}, {"user", user}, {"password", password}, {"dbname", db}});
 }
 
 // Waits until the standby on `port` has replayed everything the primary wrote so far.
@@ -168,8 +168,9 @@ TEST(PhysicalReplication, FullAndIncrementalOverReplicationRestoreWithTheirTable
   EXPECT_EQ(r.report["backup"], ij["id"]);
   EXPECT_EQ(PermanentTableFingerprints(RestoredConninfo(Source(), r.port, db)), expected);
   auto restored = MustConnect(RestoredConninfo(Source(), r.port, db));
-  EXPECT_EQ(ValueOf(restored, "SELECT spcname FROM pg_tablespace t JOIN pg_class c ON c.reltablespace = t.oid "
-                              "WHERE c.relname = 'in_ts'"),
+  EXPECT_EQ(ValueOf(restored,
+                    "SELECT spcname FROM pg_tablespace t JOIN pg_class c ON c.reltablespace = t.oid "
+                    "WHERE c.relname = 'in_ts'"),
             "repl_ts");
   EXPECT_EQ(ValueOf(restored, "SELECT count(*) FROM scratch"), "0");  // unlogged: empty, as after a crash
   StopServer(r.pid);
@@ -213,11 +214,12 @@ TEST(PhysicalReplication, StandbyIsBackedUpInBothModesAndRestoresToItsData) {
   ASSERT_TRUE(port.ok());
   // The archive settings on the command line, not in the data directory: a cluster
   // restored from the standby's backup must not archive into the repository itself.
-  ProcessOptions po{.argv = {Source().binaries().Path("postgres"), "-D", dir, "-p", std::to_string(*port), "-c",
-                             "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "archive_mode=always",
-                             "-c", "archive_command='" + BinaryPath() + "' wal-push %p --repo '" + Repo() + "'"},
-                    .unset_env = {"PGDATA", "PGPORT", "PGHOST"},
-                    .cwd = "/"};
+  ProcessOptions po{
+      .argv = {Source().binaries().Path("postgres"), "-D", dir, "-p", std::to_string(*port), "-c",
+               "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "archive_mode=always", "-c",
+               "archive_command='" + BinaryPath() + "' wal-push %p --repo '" + Repo() + "'"},
+      .unset_env = {"PGDATA", "PGPORT", "PGHOST"},
+      .cwd = "/"};
   if (IsRoot()) {
     auto pg = LookupUser("postgres");
     ASSERT_TRUE(pg.ok());

@@ -64,9 +64,10 @@ TEST(BaseBackupChecksumWarning, NamesDataDirectoryPathAndBlock) {
       ts, &path, &block));
   EXPECT_EQ(path, "pg_tblspc/16385/PG_15_202209061/16384/16400.1");
   EXPECT_EQ(block, 77u);
-  EXPECT_FALSE(physical::ParseChecksumWarning("further checksum verification failures in file \"./base/1/2\" will "
-                                              "not be reported",
-                                              ts, &path, &block));
+  EXPECT_FALSE(
+      physical::ParseChecksumWarning("further checksum verification failures in file \"./base/1/2\" will "
+                                     "not be reported",
+                                     ts, &path, &block));
 }
 
 }  // namespace
