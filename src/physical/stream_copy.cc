@@ -107,7 +107,11 @@ class StreamCopier {
       PGK_ASSIGN_OR_RETURN(auto entry, reader.Next());
       if (!entry) return Status::Ok();
       const TarEntry& e = *entry;
-      std::string rel = prefix + e.name;
+      // PostgreSQL names some members "./pg_wal/..." (the directories it writes itself).
+      std::string_view name = e.name;
+      while (name.starts_with("./")) name.remove_prefix(2);
+      if (name.empty() || name == ".") continue;
+      std::string rel = prefix + std::string(name);
       switch (e.type) {
         case TarEntry::Type::kDirectory:
           AddPath({.path = rel, .link = false, .target = "", .mode = e.mode});
