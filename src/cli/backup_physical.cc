@@ -11,6 +11,11 @@ void AddPhysicalBackupOptions(CLI::App* cmd, PhysicalBackupArgs* a) {
                   "backup; default backup.mode, else incr). Without an earlier full backup: full")
       ->check(CLI::IsMember({"full", "diff", "incr"}));
   cmd->add_option("--pgdata", a->pgdata, "--type physical: the data directory (default: the server's data_directory)");
+  cmd->add_option("--source", a->source,
+                  "--type physical: pgdata (read the data directory here), replication (BASE_BACKUP over a replication "
+                  "connection: the server may be on another host) or auto (pgdata when the server's data directory "
+                  "is readable here, else replication; default backup.source, else auto)")
+      ->check(CLI::IsMember({"auto", "pgdata", "replication"}));
   cmd->add_option("--archive-timeout", a->archive_timeout_s,
                   "--type physical: seconds to wait for the backup's WAL to be archived (default backup.archive_timeout, "
                   "else 60)")
@@ -30,6 +35,7 @@ int RunPhysicalBackupCommand(const Context& ctx, repo::Repository& repository, c
   physical::PhysicalBackupOptions o;
   o.conninfo = common.conninfo;
   o.pgdata = a.pgdata;
+  o.source = !a.source.empty() ? a.source : ctx.config.GetString("backup.source").value_or("auto");
   o.mode = !a.mode.empty() ? a.mode : ctx.config.GetString("backup.mode").value_or("incr");
   o.jobs = common.jobs;
   o.compression = common.compression;
@@ -52,6 +58,9 @@ int RunPhysicalBackupCommand(const Context& ctx, repo::Repository& repository, c
                         {"reference", p.reference.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.reference)},
                         {"repository", repository.Url()},
                         {"pgdata", p.pgdata},
+                        {"source", p.source},
+                        {"source_reason", r.source_reason},
+                        {"from_standby", p.from_standby},
                         {"files", m.files.size()},
                         {"files_copied", r.files_copied},
                         {"files_referenced", r.files_referenced},
@@ -71,6 +80,8 @@ int RunPhysicalBackupCommand(const Context& ctx, repo::Repository& repository, c
     ctx.out.Json(j);
   } else {
     if (!r.note.empty()) ctx.out.Line(ctx.out.Dim(r.note));
+    ctx.out.Line(ctx.out.Dim("source: " + r.source + " (" + r.source_reason + ")" +
+                             (p.from_standby ? "; taken from a standby" : "")));
     std::string what = p.mode == "full" ? "full" : p.mode + " (on " + p.reference + ")";
     ctx.out.Line("physical backup " + m.id + ", " + what + ": " + std::to_string(m.files.size()) + " files, " +
                  FormatBytes(static_cast<int64_t>(m.original_bytes())) + "; copied " + std::to_string(r.files_copied) +

@@ -15,10 +15,13 @@ namespace pgk::cli {
 struct PhysicalBackupArgs {
   std::string mode;      // full | diff | incr ("" = backup.mode, else incr)
   std::string pgdata;
+  std::string source;    // auto | pgdata | replication ("" = backup.source, else auto)
   int archive_timeout_s = -1;
   bool spread_checkpoint = false;
   // True when any physical-only option was given (refused for other types).
-  bool Any() const { return !mode.empty() || !pgdata.empty() || archive_timeout_s >= 0 || spread_checkpoint; }
+  bool Any() const {
+    return !mode.empty() || !pgdata.empty() || !source.empty() || archive_timeout_s >= 0 || spread_checkpoint;
+  }
 };
 void AddPhysicalBackupOptions(CLI::App* cmd, PhysicalBackupArgs* a);
 

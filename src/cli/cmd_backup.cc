@@ -109,7 +109,7 @@ void SetupBackup(CLI::App* cmd, Handler* handler) {
       return rc;
     }
     if (a->physical.Any()) {
-      return ctx.Fail(Status::InvalidArgument("--mode, --pgdata, --archive-timeout and --spread-checkpoint apply to "
+      return ctx.Fail(Status::InvalidArgument("--mode, --pgdata, --source, --archive-timeout and --spread-checkpoint apply to "
                                               "--type physical"));
     }
     if (a->type != "logical" || !a->exclude_databases.empty()) {

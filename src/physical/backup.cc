@@ -14,20 +14,20 @@
 #include "physical/incremental.h"
 #include "physical/pgdata.h"
 #include "physical/server.h"
+#include "physical/source.h"
+#include "physical/stream_copy.h"
 #include "pg/connection.h"
 #include "wal/archive.h"
-#include "wal/control.h"
+#include "wal/replication.h"
 #include "wal/segment.h"
 
 namespace pgk::physical {
 
 namespace {
 
+// A standby is fine (both sources): pg_backup_start/stop and BASE_BACKUP work there, and
+// its WAL comes from the archive like a primary's (see WaitForWal).
 Status CheckServer(const ServerInfo& s) {
-  if (s.in_recovery) {
-    return Status::Refused("the server is a standby: physical backups are taken from the primary",
-                           "connect --db to the primary server");
-  }
   if (s.wal_level == "minimal") {
     return Status::Refused("wal_level is minimal: a physical backup cannot be recovered",
                            "run `pgkeeper setup-archiving --apply` and restart the server");
@@ -37,28 +37,6 @@ Status CheckServer(const ServerInfo& s) {
                            "run `pgkeeper setup-archiving --apply` and restart the server");
   }
   return Status::Ok();
-}
-
-// The data directory must be the connected server's: the same path on another host (or
-// a stale copy) would produce a backup that cannot be recovered.
-Result<std::string> ResolvePgdata(const std::string& flag, const ServerInfo& s) {
-  std::string dir = !flag.empty() ? flag : s.data_directory;
-  if (dir.empty()) {
-    return Status::InvalidArgument("the server does not tell this role its data_directory",
-                                   "pass --pgdata with the data directory's path");
-  }
-  auto control = wal::ReadControlFile(dir);
-  if (!control.ok()) {
-    return Status::InvalidArgument("cannot read " + dir + "/global/pg_control: " + control.status().message(),
-                                   "physical backups run on the database host, as root or the data directory's owner; "
-                                   "pass --pgdata if the server's data_directory differs here");
-  }
-  if (std::to_string(control->system_identifier) != s.system_identifier) {
-    return Status::Refused(dir + " belongs to cluster " + std::to_string(control->system_identifier) +
-                               ", the server at --db is cluster " + s.system_identifier,
-                           "run the backup on the server's host, with --pgdata naming its data directory");
-  }
-  return dir;
 }
 
 std::string OwnerName(const std::string& dir) {
@@ -110,6 +88,101 @@ Result<repo::ManifestFile> StoreText(repo::Repository& repository, const backup:
   return entry;
 }
 
+// What either source hands to the common end of a backup.
+struct Copied {
+  std::vector<repo::ManifestFile> files;
+  std::vector<repo::PhysicalPath> paths;
+  std::string backup_label;
+  uint64_t start_lsn = 0, stop_lsn = 0;
+  int64_t start_us = 0, stop_us = 0;
+  std::string stop_xmin;
+};
+
+struct CopyInputs {
+  repo::Repository& repository;
+  const PhysicalBackupOptions& o;
+  const ServerInfo& server;
+  const backup::FileSpec& base;
+  const ReferenceChoice& ref;
+  std::string label;
+  const std::function<void(const std::string&)>& progress;
+};
+
+// pg_backup_start, the data directory copied in parallel, pg_control last, pg_backup_stop;
+// the label and map pg_backup_stop returns are stored as files of the data directory.
+Result<Copied> CopyFromPgdata(pg::Connection& conn, const CopyInputs& in, const std::string& pgdata, CopyTotals* totals) {
+  Copied c;
+  PGK_ASSIGN_OR_RETURN(BackupStart start, StartBackup(conn, in.server.version_num, in.label, in.o.fast_checkpoint));
+  in.progress("backup started at " + wal::FormatLsn(start.lsn));
+  c.start_lsn = start.lsn;
+  c.start_us = start.time_us;
+  // Listed after the checkpoint: files created later are replayed from the WAL anyway.
+  PGK_ASSIGN_OR_RETURN(auto entries, ScanPgdata(pgdata));
+  std::vector<const PgdataEntry*> files;
+  const PgdataEntry* control = nullptr;
+  for (const auto& e : entries) {
+    if (e.type != PgdataEntry::Type::kFile) {
+      c.paths.push_back({.path = e.path, .link = e.type == PgdataEntry::Type::kLink, .target = e.link_target, .mode = e.mode});
+    } else if (e.path == "global/pg_control") {
+      control = &e;
+    } else {
+      files.push_back(&e);
+    }
+  }
+  if (!control) return Status::IO(pgdata + "/global/pg_control disappeared during the backup");
+  const ServerInfo& s = in.server;
+  CopyPlan plan{.repository = &in.repository, .base = in.base, .pgdata = pgdata,
+                .check = {.enabled = s.data_checksums, .block_size = s.block_size,
+                          .segment_blocks = s.segment_blocks, .backup_start_lsn = start.lsn},
+                .prior = in.ref.prior ? &*in.ref.prior : nullptr,
+                .prior_start_us = in.ref.prior ? in.ref.prior->physical->start_us : 0,
+                .jobs = in.o.jobs, .compression_threads = in.o.compression == pipeline::Compression::kZstd ? in.o.jobs : 0,
+                .progress = in.progress};
+  PGK_ASSIGN_OR_RETURN(c.files, CopyFiles(plan, files, totals));
+  // pg_control last, as pg_basebackup does: its checkpoint must not be newer than the data.
+  plan.prior = nullptr;
+  plan.jobs = 1;
+  PGK_ASSIGN_OR_RETURN(auto control_entry, CopyFiles(plan, {control}, totals));
+  for (auto& f : control_entry) c.files.push_back(std::move(f));
+
+  PGK_ASSIGN_OR_RETURN(BackupStop stop, StopBackup(conn, s.version_num));
+  c.stop_lsn = stop.lsn;
+  c.stop_us = stop.time_us;
+  c.stop_xmin = stop.xmin;
+  c.backup_label = stop.backup_label;
+  int64_t stop_ns = stop.time_us * 1000;
+  PGK_ASSIGN_OR_RETURN(auto label_entry, StoreText(in.repository, in.base, "backup_label", stop.backup_label, stop_ns));
+  c.files.push_back(std::move(label_entry));
+  if (!stop.tablespace_map.empty()) {
+    PGK_ASSIGN_OR_RETURN(auto map_entry, StoreText(in.repository, in.base, "tablespace_map", stop.tablespace_map, stop_ns));
+    c.files.push_back(std::move(map_entry));
+  }
+  return c;
+}
+
+// BASE_BACKUP on a replication connection of the same role (stream_copy.h); the normal
+// session reads the database clock.
+Result<Copied> CopyOverReplication(pg::Connection& conn, const CopyInputs& in, CopyTotals* totals) {
+  PGK_ASSIGN_OR_RETURN(auto replication, wal::ReplicationConnection::Connect(in.o.conninfo, "pgkeeper-backup", 10));
+  StreamPlan plan{.repository = &in.repository, .base = in.base, .label = in.label,
+                  .fast_checkpoint = in.o.fast_checkpoint, .version_num = in.server.version_num,
+                  .prior = in.ref.prior ? &*in.ref.prior : nullptr,
+                  .prior_start_us = in.ref.prior ? in.ref.prior->physical->start_us : 0,
+                  .compression_threads = in.o.compression == pipeline::Compression::kZstd ? in.o.jobs : 0,
+                  .progress = in.progress};
+  PGK_ASSIGN_OR_RETURN(StreamedBackup streamed, StreamBackup(replication, conn, plan, totals));
+  Copied c;
+  c.files = std::move(streamed.files);
+  c.paths = std::move(streamed.paths);
+  c.backup_label = std::move(streamed.backup_label);
+  c.start_lsn = streamed.start_lsn;
+  c.start_us = streamed.start_us;
+  c.stop_lsn = streamed.stop_lsn;
+  c.stop_us = streamed.stop_us;
+  c.stop_xmin = std::move(streamed.stop_xmin);
+  return c;
+}
+
 }  // namespace
 
 Result<PhysicalBackupResult> RunPhysicalBackup(repo::Repository& repository, const PhysicalBackupOptions& o,
@@ -121,12 +194,15 @@ Result<PhysicalBackupResult> RunPhysicalBackup(repo::Repository& repository, con
   PGK_ASSIGN_OR_RETURN(pg::Connection conn, pg::Connection::Connect(o.conninfo, {.application_name = "pgkeeper-backup"}));
   PGK_ASSIGN_OR_RETURN(ServerInfo server, ReadServerInfo(conn));
   PGK_RETURN_IF_ERROR(CheckServer(server));
-  PGK_ASSIGN_OR_RETURN(std::string pgdata, ResolvePgdata(o.pgdata, server));
+  PGK_ASSIGN_OR_RETURN(SourceChoice source, ChooseSource(conn, o.source, o.pgdata, server));
+  progress("source: " + source.source + " (" + source.why + ")");
 
   PGK_ASSIGN_OR_RETURN(auto existing, repository.ListBackups());
   ReferenceChoice ref = ChooseReference(existing, o.mode, server.system_identifier, server.version_num);
   PhysicalBackupResult result;
   result.note = ref.note;
+  result.source = source.source;
+  result.source_reason = source.why;
 
   repo::Manifest m;
   m.type = "physical";
@@ -163,9 +239,13 @@ Result<PhysicalBackupResult> RunPhysicalBackup(repo::Repository& repository, con
   info.block_size = server.block_size;
   info.segment_blocks = server.segment_blocks;
   info.wal_segment_size = server.wal_segment_size;
-  info.pgdata = pgdata;
-  info.owner = OwnerName(pgdata);
+  // Over replication, the server's own path (restore puts tablespaces where they were,
+  // and only needs the owner when run as root: see restore_fs.h).
+  info.pgdata = source.source == "pgdata" ? source.pgdata : server.data_directory;
+  info.owner = source.source == "pgdata" ? OwnerName(source.pgdata) : "";
   info.superuser = server.superuser;
+  info.source = source.source;
+  info.from_standby = server.in_recovery;
 
   auto cleanup_on_error = [&](const Status& s) -> Status {
     // Best effort: without a manifest the directory is debris that expire removes.
@@ -173,75 +253,44 @@ Result<PhysicalBackupResult> RunPhysicalBackup(repo::Repository& repository, con
     return s;
   };
 
-  PGK_ASSIGN_OR_RETURN(BackupStart start, StartBackup(conn, server.version_num, "pgkeeper " + m.id, o.fast_checkpoint));
-  progress("backup started at " + wal::FormatLsn(start.lsn));
-  info.start_us = start.time_us;
-  m.start_time = repo::Iso8601(start.time_us / 1000000);
-
-  // Listed after the checkpoint: files created later are replayed from the WAL anyway.
-  auto entries = ScanPgdata(pgdata);
-  if (!entries.ok()) return cleanup_on_error(entries.status());
-  std::vector<const PgdataEntry*> files;
-  const PgdataEntry* control = nullptr;
-  for (const auto& e : *entries) {
-    if (e.type != PgdataEntry::Type::kFile) {
-      info.paths.push_back({.path = e.path, .link = e.type == PgdataEntry::Type::kLink, .target = e.link_target, .mode = e.mode});
-    } else if (e.path == "global/pg_control") {
-      control = &e;
-    } else {
-      files.push_back(&e);
-    }
-  }
-  if (!control) return cleanup_on_error(Status::IO(pgdata + "/global/pg_control disappeared during the backup"));
-
   backup::FileSpec base{.backup_id = m.id, .compression = o.compression, .compression_level = o.compression_level,
                         .data_key = data_key ? &*data_key : nullptr};
-  CopyPlan plan{.repository = &repository, .base = base, .pgdata = pgdata,
-                .check = {.enabled = server.data_checksums, .block_size = server.block_size,
-                          .segment_blocks = server.segment_blocks, .backup_start_lsn = start.lsn},
-                .prior = ref.prior ? &*ref.prior : nullptr, .prior_start_us = ref.prior ? ref.prior->physical->start_us : 0,
-                .jobs = o.jobs, .compression_threads = o.compression == pipeline::Compression::kZstd ? o.jobs : 0,
-                .progress = progress};
+  CopyInputs inputs{.repository = repository, .o = o, .server = server, .base = base, .ref = ref,
+                    .label = "pgkeeper " + m.id, .progress = progress};
   CopyTotals totals;
-  auto copied = CopyFiles(plan, files, &totals);
+  auto copied = source.source == "pgdata" ? CopyFromPgdata(conn, inputs, source.pgdata, &totals)
+                                          : CopyOverReplication(conn, inputs, &totals);
   if (!copied.ok()) return cleanup_on_error(copied.status());
-  m.files = std::move(copied).value();
-  // pg_control last, as pg_basebackup does: its checkpoint must not be newer than the data.
-  plan.prior = nullptr;
-  plan.jobs = 1;
-  auto control_entry = CopyFiles(plan, {control}, &totals);
-  if (!control_entry.ok()) return cleanup_on_error(control_entry.status());
-  for (auto& f : *control_entry) m.files.push_back(std::move(f));
-
-  auto stop = StopBackup(conn, server.version_num);
-  if (!stop.ok()) return cleanup_on_error(stop.status());
-  progress("backup stopped at " + wal::FormatLsn(stop->lsn));
-  auto label = ParseBackupLabel(stop->backup_label);
+  progress("backup stopped at " + wal::FormatLsn(copied->stop_lsn));
+  m.files = std::move(copied->files);
+  info.paths = std::move(copied->paths);
+  auto label = ParseBackupLabel(copied->backup_label);
   if (!label.ok()) return cleanup_on_error(label.status());
-  int64_t stop_ns = stop->time_us * 1000;
-  auto label_entry = StoreText(repository, base, "backup_label", stop->backup_label, stop_ns);
-  if (!label_entry.ok()) return cleanup_on_error(label_entry.status());
-  m.files.push_back(std::move(label_entry).value());
-  if (!stop->tablespace_map.empty()) {
-    auto map_entry = StoreText(repository, base, "tablespace_map", stop->tablespace_map, stop_ns);
-    if (!map_entry.ok()) return cleanup_on_error(map_entry.status());
-    m.files.push_back(std::move(map_entry).value());
-  }
+  info.start_us = copied->start_us;
+  m.start_time = repo::Iso8601(copied->start_us / 1000000);
   info.timeline = label->timeline;
   info.start_lsn = wal::FormatLsn(label->start_lsn);
   info.checkpoint_lsn = wal::FormatLsn(label->checkpoint_lsn);
-  info.stop_lsn = wal::FormatLsn(stop->lsn);
+  info.stop_lsn = wal::FormatLsn(copied->stop_lsn);
   info.start_wal = wal::SegmentFileName(label->timeline, wal::SegmentOf(label->start_lsn, server.wal_segment_size),
                                         server.wal_segment_size);
-  info.stop_wal = wal::SegmentFileName(label->timeline, wal::SegmentBefore(stop->lsn, server.wal_segment_size),
+  info.stop_wal = wal::SegmentFileName(label->timeline, wal::SegmentBefore(copied->stop_lsn, server.wal_segment_size),
                                        server.wal_segment_size);
-  info.stop_us = stop->time_us;
-  info.stop_xmin = stop->xmin;
-  m.stop_time = repo::Iso8601((stop->time_us + 999999) / 1000000);
+  info.stop_us = copied->stop_us;
+  info.stop_xmin = copied->stop_xmin;
+  m.stop_time = repo::Iso8601((copied->stop_us + 999999) / 1000000);
 
   progress("waiting for WAL " + info.start_wal + " .. " + info.stop_wal + " to be archived");
-  Status archived = WaitForWal(repository, server.system_identifier, label->timeline, label->start_lsn, stop->lsn,
-                               o.archive_timeout_s);
+  Status archived = WaitForWal(repository, server.system_identifier, label->timeline, label->start_lsn,
+                               copied->stop_lsn, o.archive_timeout_s);
+  if (!archived.ok() && archived.code() == Code::kTimeout && server.in_recovery) {
+    // A standby archives a segment only once it has replayed all of it, and only with
+    // archive_mode = always; else the primary's archiving has to deliver it.
+    archived = archived.WithHint(
+        "the server is a standby: set archive_mode = always there with pgkeeper wal-push into this repository, or "
+        "let the primary archive into it; the stop segment is complete only once the primary switches to the next "
+        "one (archive_timeout on the primary, or SELECT pg_switch_wal() there)");
+  }
   if (!archived.ok()) return cleanup_on_error(archived);
 
   m.physical = std::move(info);

@@ -12,8 +12,11 @@ namespace pgk::physical {
 
 namespace {
 
-constexpr const char* kContentsExcluded[] = {"pg_wal",    "pg_stat_tmp", "pg_replslot", "pg_dynshmem",
-                                             "pg_notify", "pg_serial",   "pg_snapshots", "pg_subtrans"};
+// pg_wal/archive_status itself is kept (see Walk), but not the archiver's .ready/.done
+// flags: a restored cluster would believe segments it never had were archived.
+constexpr const char* kContentsExcluded[] = {"pg_wal",       "pg_wal/archive_status", "pg_stat_tmp", "pg_replslot",
+                                             "pg_dynshmem",  "pg_notify",             "pg_serial",   "pg_snapshots",
+                                             "pg_subtrans"};
 // Only at the top of the data directory.
 constexpr const char* kTopFilesExcluded[] = {
     "postmaster.pid",  "postmaster.opts",  "backup_label", "backup_label.old", "tablespace_map",

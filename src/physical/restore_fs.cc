@@ -84,8 +84,11 @@ Owner DecideOwner(const std::string& pgdata, const std::string& backup_owner) {
     o.name = pw ? pw->pw_name : std::to_string(o.uid);
     return o;
   }
-  auto user = LookupUser(backup_owner);
-  if (!backup_owner.empty() && user.ok() && user->uid != 0) {
+  // A backup taken over the replication protocol never saw the data directory, so it
+  // records no owner: `postgres`, the convention, when that user exists.
+  std::string wanted = backup_owner.empty() ? "postgres" : backup_owner;
+  auto user = LookupUser(wanted);
+  if (user.ok() && user->uid != 0) {
     o.change = true;
     o.uid = user->uid;
     o.gid = user->gid;

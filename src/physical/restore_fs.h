@@ -20,8 +20,9 @@ struct Owner {
   gid_t gid = 0;
   std::string name;
 };
-// As root: the existing directory's owner if it is not root, else `backup_owner` when that
-// user exists here, else root. Otherwise: ourselves.
+// As root: the existing directory's owner if it is not root, else `backup_owner` (or
+// `postgres` when the backup records none: replication-mode backups) when that user
+// exists here, else root. Otherwise: ourselves.
 Owner DecideOwner(const std::string& pgdata, const std::string& backup_owner);
 
 // What the target directory holds. NotFound-free: a missing directory is empty.

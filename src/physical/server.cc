@@ -69,11 +69,20 @@ Result<BackupStop> StopBackup(pg::Connection& conn, int version_num) {
   PGK_ASSIGN_OR_RETURN(b.lsn, wal::ParseLsn(r->GetString(0, 0)));
   b.backup_label = r->GetString(0, 1);
   b.tablespace_map = r->GetString(0, 2);
-  PGK_ASSIGN_OR_RETURN(b.time_us, DatabaseClockUs(conn));
+  PGK_ASSIGN_OR_RETURN(StopClock clock, ReadStopClock(conn, version_num));
+  b.time_us = clock.time_us;
+  b.xmin = std::move(clock.xmin);
+  return b;
+}
+
+Result<StopClock> ReadStopClock(pg::Connection& conn, int version_num) {
+  StopClock c;
+  PGK_ASSIGN_OR_RETURN(c.time_us, DatabaseClockUs(conn));
+  // Also answered by a hot standby: its snapshot is the primary's as replayed.
   std::string xmin_sql = version_num >= 130000 ? "SELECT pg_snapshot_xmin(pg_current_snapshot())::text"
                                                : "SELECT txid_snapshot_xmin(txid_current_snapshot())::text";
-  PGK_ASSIGN_OR_RETURN(b.xmin, conn.QueryValue(xmin_sql));
-  return b;
+  PGK_ASSIGN_OR_RETURN(c.xmin, conn.QueryValue(xmin_sql));
+  return c;
 }
 
 Result<BackupLabel> ParseBackupLabel(const std::string& text) {

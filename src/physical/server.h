@@ -49,6 +49,14 @@ struct BackupStop {
 // Does not wait for archiving (pgkeeper checks its own archive, with a timeout).
 Result<BackupStop> StopBackup(pg::Connection& conn, int version_num);
 
+// The database clock and the snapshot's xmin right after a backup stopped (BackupStop's
+// time_us and xmin), for a backup stopped by other means (BASE_BACKUP).
+struct StopClock {
+  int64_t time_us = 0;
+  std::string xmin;
+};
+Result<StopClock> ReadStopClock(pg::Connection& conn, int version_num);
+
 // The fields of a backup_label file the manifest records.
 struct BackupLabel {
   uint64_t start_lsn = 0;

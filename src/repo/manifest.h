@@ -73,6 +73,8 @@ struct PhysicalInfo {
   std::string pgdata;      // where the data directory was
   std::string owner;       // the data directory's owner (user name)
   std::string superuser;   // the bootstrap superuser (oid 10), for connecting after a restore
+  std::string source;      // "pgdata" | "replication" ("" before the field existed: pgdata)
+  bool from_standby = false;  // taken from a server in recovery (false before the field existed)
   std::vector<PhysicalPath> paths;
   bool operator==(const PhysicalInfo&) const = default;
 };

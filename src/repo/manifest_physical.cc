@@ -53,6 +53,8 @@ json PhysicalInfoJson(const PhysicalInfo& p) {
           {"pgdata", p.pgdata},
           {"owner", p.owner},
           {"superuser", p.superuser},
+          {"source", p.source},
+          {"from_standby", p.from_standby},
           {"paths", paths}};
 }
 
@@ -78,6 +80,8 @@ PhysicalInfo ParsePhysicalInfo(const json& j) {
   p.pgdata = j.value("pgdata", "");
   p.owner = j.value("owner", "");
   p.superuser = j.value("superuser", "");
+  p.source = j.value("source", "");
+  p.from_standby = j.value("from_standby", false);
   for (const auto& pj : j.value("paths", json::array())) {
     PhysicalPath e;
     e.path = pj.at("path").get<std::string>();

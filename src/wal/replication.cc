@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "common/interrupt.h"
 #include "common/log.h"
 #include "wal/segment.h"
 
@@ -20,6 +21,28 @@ constexpr char kUndefinedObject[] = "42704";  // DROP of a slot that does not ex
 constexpr char kUndefinedFile[] = "58P01";    // START_REPLICATION of WAL the server has removed
 
 uint64_t ToU64(std::string_view s) { return std::strtoull(std::string(s).c_str(), nullptr, 10); }
+
+// What a server says when it will not open a walsender, with what the user can change.
+Status ReplicationRefusal(const Status& s) {
+  const std::string& m = s.message();
+  if (m.find("no pg_hba.conf entry for replication") != std::string::npos) {
+    return s.WithHint("replication connections need their own pg_hba.conf line (the database field `replication`), "
+                      "e.g. `host replication <user> <client address>/32 scram-sha-256`, then reload the server");
+  }
+  if (m.find("must be superuser or replication role") != std::string::npos ||
+      m.find("permission denied to start WAL sender") != std::string::npos) {
+    return s.WithHint("the role needs the REPLICATION attribute: ALTER ROLE <user> REPLICATION (as a superuser)");
+  }
+  if (m.find("max_wal_senders") != std::string::npos) {
+    return s.WithHint("every walsender slot is taken: raise max_wal_senders (restart) or stop another replication client");
+  }
+  return s;
+}
+
+uint64_t ParseOrZero(const char* lsn) {
+  auto v = ParseLsn(lsn);
+  return v.ok() ? *v : 0;
+}
 
 }  // namespace
 
@@ -36,8 +59,9 @@ Result<ReplicationConnection> ReplicationConnection::Connect(const std::string& 
                                                              int connect_timeout_s) {
   pg::ConnectOptions o{
       .application_name = application_name, .connect_timeout_s = connect_timeout_s, .replication = "true"};
-  PGK_ASSIGN_OR_RETURN(pg::Connection conn, pg::Connection::Connect(conninfo, o));
-  return ReplicationConnection(std::move(conn));
+  auto conn = pg::Connection::Connect(conninfo, o);
+  if (!conn.ok()) return ReplicationRefusal(conn.status());
+  return ReplicationConnection(std::move(conn).value());
 }
 
 Result<SystemIdentity> ReplicationConnection::IdentifySystem() {
@@ -218,6 +242,87 @@ Result<StreamEnd> ReplicationConnection::EndStream(bool we_stop) {
     res = PQgetResult(c);
   }
   if (!error.ok()) return error;
+  return end;
+}
+
+Status ReplicationConnection::SendBaseBackup(const std::string& command) {
+  // Not SimpleQuery: the command answers with two result sets and then a CopyOut, and
+  // PQexec would keep only the last of them.
+  if (PQsendQuery(conn_.raw(), command.c_str()) != 1) return StreamError("cannot send BASE_BACKUP to");
+  return Status::Ok();
+}
+
+Result<BaseBackupStart> ReplicationConnection::ReadBaseBackupStart() {
+  PGconn* c = conn_.raw();
+  BaseBackupStart start;
+  int sets = 0;
+  for (;;) {
+    PGresult* res = PQgetResult(c);
+    if (!res) return Status::Connection("the server ended BASE_BACKUP before sending data (" + display() + ")");
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_COPY_OUT) {
+      PQclear(res);
+      if (sets < 2) return Status::Query("the server started the base backup's data without its start position");
+      return start;
+    }
+    if (st == PGRES_TUPLES_OK) {
+      if (sets == 0 && PQntuples(res) == 1 && PQnfields(res) >= 2) {
+        start.lsn = ParseOrZero(PQgetvalue(res, 0, 0));
+        start.timeline = static_cast<uint32_t>(std::strtoul(PQgetvalue(res, 0, 1), nullptr, 10));
+      } else if (sets == 1) {
+        // spcoid, spclocation, size; the main data directory may come as a row of NULLs.
+        for (int i = 0; i < PQntuples(res); ++i) {
+          if (PQgetisnull(res, i, 0)) continue;
+          start.tablespaces.push_back({static_cast<uint32_t>(std::strtoul(PQgetvalue(res, i, 0), nullptr, 10)),
+                                       PQgetvalue(res, i, 1)});
+        }
+      }
+      ++sets;
+      PQclear(res);
+      continue;
+    }
+    std::string msg = PQresultErrorMessage(res);
+    PQclear(res);
+    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    // Drain the rest so that the connection stays usable for the caller's cleanup.
+    while (PGresult* more = PQgetResult(c)) PQclear(more);
+    return Status::Query("BASE_BACKUP on " + display() + " failed: " + msg,
+                         "the server's log has the details; wal_level must be replica or logical");
+  }
+}
+
+Result<bool> ReplicationConnection::NextBaseBackupData(std::string* raw) {
+  for (;;) {
+    bool ended = false;
+    PGK_RETURN_IF_ERROR(Receive(raw, &ended, 1000));
+    if (ended) return false;
+    if (!raw->empty()) return true;
+    if (Interrupted()) return Status::Interrupted("the backup was interrupted");
+  }
+}
+
+Result<BaseBackupEnd> ReplicationConnection::ReadBaseBackupEnd() {
+  PGconn* c = conn_.raw();
+  BaseBackupEnd end;
+  bool have_end = false;
+  while (PGresult* res = PQgetResult(c)) {
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) >= 2 && !have_end) {
+      end.lsn = ParseOrZero(PQgetvalue(res, 0, 0));
+      end.timeline = static_cast<uint32_t>(std::strtoul(PQgetvalue(res, 0, 1), nullptr, 10));
+      have_end = end.lsn != 0;
+    } else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && end.error_message.empty()) {
+      const char* code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+      end.error_sqlstate = code ? code : "";
+      end.error_message = PQresultErrorMessage(res);
+      while (!end.error_message.empty() && end.error_message.back() == '\n') end.error_message.pop_back();
+    }
+    PQclear(res);
+  }
+  if (PQstatus(c) == CONNECTION_BAD) return StreamError("lost the base backup stream from");
+  if (!have_end && end.error_message.empty()) {
+    return Status::Query("the server ended the base backup without its end position (" + display() + ")");
+  }
   return end;
 }
 

@@ -1,15 +1,19 @@
 // A physical replication connection (walsender mode) through libpq: the replication
-// commands `wal-receive` needs and the CopyBoth stream of START_REPLICATION. The only
-// file that speaks libpq's copy API; the stream's messages are in receive_protocol.h.
-// Not thread-safe: one thread owns a ReplicationConnection.
+// commands `wal-receive` needs, the CopyBoth stream of START_REPLICATION, and the CopyOut
+// stream of BASE_BACKUP (physical backups over the replication protocol). The only file
+// that speaks libpq's copy API; the streams' messages are in receive_protocol.h and
+// base_backup_message.h. Not thread-safe: one thread owns a ReplicationConnection.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "pg/connection.h"
+#include "wal/base_backup_message.h"
 
 namespace pgk::wal {
 
@@ -32,6 +36,27 @@ struct StreamEnd {
   bool timeline_ended = false;
   uint32_t next_timeline = 0;
   uint64_t next_start = 0;
+};
+
+// What the server answers to BASE_BACKUP before its data: where the backup starts (after
+// the checkpoint) and the tablespaces it will send, one archive each.
+struct BaseBackupTablespace {
+  uint32_t oid = 0;
+  std::string location;
+};
+struct BaseBackupStart {
+  uint64_t lsn = 0;
+  uint32_t timeline = 0;
+  std::vector<BaseBackupTablespace> tablespaces;  // the main data directory is not listed
+};
+// And after it: where the backup ends, and the error the server raised at the very end,
+// if any (it raises one, with SQLSTATE XX001, after sending everything when pages failed
+// their checksum; the WARNINGs before it name the files and blocks).
+struct BaseBackupEnd {
+  uint64_t lsn = 0;
+  uint32_t timeline = 0;
+  std::string error_sqlstate;  // "" when the command succeeded
+  std::string error_message;
 };
 
 class ReplicationConnection {
@@ -66,6 +91,19 @@ class ReplicationConnection {
   // Finishes the CopyBoth exchange after the server's CopyDone (or ours, when we stop
   // first: `we_stop`), reading what the server sends after it.
   Result<StreamEnd> EndStream(bool we_stop);
+
+  // BASE_BACKUP (wal/base_backup_message.h: BaseBackupCommand): waits for the checkpoint
+  // and returns what the server says before its data; the CopyOut stream follows.
+  Status SendBaseBackup(const std::string& command);
+  Result<BaseBackupStart> ReadBaseBackupStart();
+  // The next CopyData of the stream into `*raw` (decode it with DecodeBaseBackupMessage);
+  // false when the server ended the stream. Interrupted on SIGINT/SIGTERM.
+  Result<bool> NextBaseBackupData(std::string* raw);
+  // After the stream: the end position and the server's final error, if any.
+  Result<BaseBackupEnd> ReadBaseBackupEnd();
+
+  // Server notices and warnings (BASE_BACKUP's checksum failures come as WARNINGs).
+  void OnNotice(std::function<void(const pg::Notice&)> handler) { conn_.OnNotice(std::move(handler)); }
 
   const std::string& display() const { return conn_.display(); }
   int server_version() const { return conn_.server_version(); }

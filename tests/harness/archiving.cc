@@ -11,7 +11,9 @@
 #include <thread>
 
 #include "common/fs.h"
+#include "demo/example_app.h"
 #include "pg/conninfo.h"
+#include "workload/seed.h"
 
 namespace pgk::test {
 
@@ -133,6 +135,43 @@ std::string PasswordOf(const pg::LocalCluster& c) {
 std::string RestoredConninfo(const pg::LocalCluster& source, int port, const std::string& db) {
   return pg::BuildConninfo({{"host", "127.0.0.1"}, {"port", std::to_string(port)}, {"user", "postgres"},
                             {"password", PasswordOf(source)}, {"dbname", db}});
+}
+
+std::string NewDatabase(pg::LocalCluster& cluster, const std::string& prefix) {
+  static int n = 0;
+  std::string db = prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(n++);
+  EXPECT_TRUE(cluster.CreateDatabase(db).ok());
+  return db;
+}
+
+std::string NewExampleDatabase(pg::LocalCluster& cluster, const std::string& prefix, int positions) {
+  std::string db = NewDatabase(cluster, prefix);
+  auto conn = MustConnect(cluster.ConnInfo(db));
+  EXPECT_TRUE(demo::ApplyExampleMigrations(conn, "").ok());
+  EXPECT_TRUE(workload::Seed(conn, {.positions = positions}).ok());
+  EXPECT_TRUE(conn.Exec("CREATE TABLE blobs (id int PRIMARY KEY, big text);"
+                        "INSERT INTO blobs SELECT g, repeat(md5(g::text), 2000) FROM generate_series(1, 20) g;"
+                        "SELECT lo_from_bytea(0, 'large object bytes');"
+                        "CREATE UNLOGGED TABLE scratch (x int); INSERT INTO scratch SELECT generate_series(1, 100)")
+                  .ok());
+  return db;
+}
+
+RestoredServer RestorePhysicalAndStart(const std::string& repo, const std::string& name, const std::vector<std::string>& extra) {
+  RestoredServer r;
+  r.pgdata = TempPath(name);
+  auto port = pg::FindFreePort();
+  EXPECT_TRUE(port.ok());
+  r.port = *port;
+  std::vector<std::string> args = {"restore", "--repo", repo, "--pgdata", r.pgdata, "--start",
+                                   "--port", std::to_string(r.port), "--start-timeout", "120", "--json"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto res = RunCli(args);
+  EXPECT_EQ(res.exit_code, 0) << res.out << res.err;
+  if (res.exit_code != 0) return r;
+  r.report = res.Json();
+  if (r.report["started"].is_object()) r.pid = r.report["started"]["pid"].get<pid_t>();
+  return r;
 }
 
 std::map<std::string, std::string> PermanentTableFingerprints(const std::string& conninfo) {

@@ -9,6 +9,7 @@
 
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,23 @@ void StopServer(pid_t pid);
 // restored from `c` (same roles and password).
 std::string PasswordOf(const pg::LocalCluster& c);
 std::string RestoredConninfo(const pg::LocalCluster& source, int port, const std::string& db);
+
+// A fresh database on `cluster` with a unique name derived from `prefix`.
+std::string NewDatabase(pg::LocalCluster& cluster, const std::string& prefix);
+// One with the example application, seed data (`positions`), a large object, a TOASTed
+// table `blobs` and an unlogged table `scratch`.
+std::string NewExampleDatabase(pg::LocalCluster& cluster, const std::string& prefix, int positions);
+
+// `restore --repo REPO --pgdata TempPath(name) --start` on a free port with `extra`
+// arguments; fails the test on error (pid 0 then).
+struct RestoredServer {
+  std::string pgdata;
+  int port = 0;
+  pid_t pid = 0;
+  nlohmann::json report;
+};
+RestoredServer RestorePhysicalAndStart(const std::string& repo, const std::string& name,
+                               const std::vector<std::string>& extra = {});
 
 // Per permanent user table "schema.table" -> "rows:md5", plus "<large objects>".
 std::map<std::string, std::string> PermanentTableFingerprints(const std::string& conninfo);

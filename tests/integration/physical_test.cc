@@ -17,14 +17,12 @@
 #include <thread>
 
 #include "common/process.h"
-#include "demo/example_app.h"
 #include "harness/archiving.h"
 #include "harness/harness.h"
 #include "pg/conninfo.h"
 #include "pg/local_cluster.h"
 #include "pg/quote.h"
 #include "repo/repository.h"
-#include "workload/seed.h"
 
 namespace pgk::test {
 
@@ -42,27 +40,9 @@ pg::LocalCluster& Source() {
   return *cluster;
 }
 
-std::string SourceDb(const std::string& prefix) {
-  static int n = 0;
-  std::string db = prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(n++);
-  EXPECT_TRUE(Source().CreateDatabase(db).ok());
-  return db;
-}
+std::string SourceDb(const std::string& prefix) { return NewDatabase(Source(), prefix); }
 
-// A database with the example application, seed data, a large object, a TOASTed value
-// and an unlogged table.
-std::string ExampleDb(const std::string& prefix, int positions) {
-  std::string db = SourceDb(prefix);
-  auto conn = MustConnect(Source().ConnInfo(db));
-  EXPECT_TRUE(demo::ApplyExampleMigrations(conn, "").ok());
-  EXPECT_TRUE(workload::Seed(conn, {.positions = positions}).ok());
-  EXPECT_TRUE(conn.Exec("CREATE TABLE blobs (id int PRIMARY KEY, big text);"
-                        "INSERT INTO blobs SELECT g, repeat(md5(g::text), 2000) FROM generate_series(1, 20) g;"
-                        "SELECT lo_from_bytea(0, 'large object bytes');"
-                        "CREATE UNLOGGED TABLE scratch (x int); INSERT INTO scratch SELECT generate_series(1, 100)")
-                  .ok());
-  return db;
-}
+std::string ExampleDb(const std::string& prefix, int positions) { return NewExampleDatabase(Source(), prefix, positions); }
 
 // The restored server: same roles and password as the source, on its own port.
 std::string RestoredConninfo(int port, const std::string& db) { return pgk::test::RestoredConninfo(Source(), port, db); }
@@ -73,29 +53,10 @@ CliResult Backup(const std::vector<std::string>& extra = {}) {
   return RunCliAsServerUser(args);
 }
 
-struct Restored {
-  std::string pgdata;
-  int port = 0;
-  pid_t pid = 0;
-  nlohmann::json report;
-};
+using Restored = RestoredServer;
 
-// restore --pgdata <new dir> --start with `extra` arguments; fails the test on error.
 Restored RestoreAndStart(const std::string& name, const std::vector<std::string>& extra = {}) {
-  Restored r;
-  r.pgdata = TempPath(name);
-  auto port = pg::FindFreePort();
-  EXPECT_TRUE(port.ok());
-  r.port = *port;
-  std::vector<std::string> args = {"restore", "--repo", Repo(), "--pgdata", r.pgdata, "--start",
-                                   "--port", std::to_string(r.port), "--start-timeout", "120", "--json"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  auto res = RunCli(args);
-  EXPECT_EQ(res.exit_code, 0) << res.out << res.err;
-  if (res.exit_code != 0) return r;
-  r.report = res.Json();
-  if (r.report["started"].is_object()) r.pid = r.report["started"]["pid"].get<pid_t>();
-  return r;
+  return RestorePhysicalAndStart(Repo(), name, extra);
 }
 
 }  // namespace
@@ -107,6 +68,9 @@ TEST(Physical, FullBackupRestoresToAnIdenticalHealthyCluster) {
   ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
   auto j = b.Json();
   EXPECT_EQ(j["mode"], "full");
+  // auto: the server's data directory is readable here (the test runs as its owner).
+  EXPECT_EQ(j["source"], "pgdata");
+  EXPECT_FALSE(j["from_standby"].get<bool>());
   EXPECT_TRUE(j["data_checksums"].get<bool>());
   EXPECT_EQ(j["page_errors"].size(), 0u);
   EXPECT_GT(j["files_copied"].get<int>(), 500);

@@ -102,6 +102,7 @@ TEST(Pgdata, ExclusionsFollowPgBasebackup) {
                         "pg_snapshots", "pg_dynshmem"}) {
     EXPECT_TRUE(ContentsExcluded(d)) << d;
   }
+  EXPECT_TRUE(ContentsExcluded("pg_wal/archive_status"));  // .done files were copied
   EXPECT_FALSE(ContentsExcluded("base"));
   EXPECT_FALSE(ContentsExcluded("pg_xact"));
 }
