@@ -128,6 +128,8 @@ Result<PhysicalRestoreReport> RunPhysicalRestore(repo::Repository& repository, c
   std::atomic<size_t> next{0}, written{0}, kept{0};
   std::atomic<uint64_t> bytes{0};
   std::atomic<bool> failed{false};
+  std::mutex unsynced_mu;
+  std::vector<std::string> unsynced;  // written, writeback started, not yet waited for
   auto restore_one = [&](const repo::ManifestFile& f) -> Status {
     std::string dest = pgdata + "/" + f.name.substr(kPrefixLen);
     if (o.delta && !o.force) {
@@ -141,7 +143,11 @@ Result<PhysicalRestoreReport> RunPhysicalRestore(repo::Repository& repository, c
       }
     }
     PGK_ASSIGN_OR_RETURN(auto reader, repository.OpenFile(m, f, data_key));
-    PGK_ASSIGN_OR_RETURN(uint64_t n, WriteFileFrom(*reader, dest, f.mode, f.mtime_ns, owner));
+    PGK_ASSIGN_OR_RETURN(uint64_t n, WriteFileFrom(*reader, dest, f.mode, f.mtime_ns, owner, Durability::kSyncLater));
+    {
+      std::lock_guard<std::mutex> lock(unsynced_mu);
+      unsynced.push_back(dest);
+    }
     ++written;
     bytes += n;
     if (n >= (64u << 20)) progress("restored " + f.name.substr(kPrefixLen));
@@ -173,6 +179,8 @@ Result<PhysicalRestoreReport> RunPhysicalRestore(repo::Repository& repository, c
     }
   }
   if (Interrupted()) return Status::Interrupted("the restore was interrupted");
+  Status synced = SyncFiles(unsynced, std::max(2, o.jobs));
+  if (!synced.ok()) return synced.WithHint("the data directory is incomplete; rerun the restore with --delta");
 
   // Recovery settings in the restored postgresql.auto.conf, where ALTER SYSTEM and the
   // server look last (so they win over postgresql.conf).
@@ -188,7 +196,7 @@ Result<PhysicalRestoreReport> RunPhysicalRestore(repo::Repository& repository, c
   PGK_RETURN_IF_ERROR(WriteSmallFile(pgdata + "/recovery.signal", "", owner));
 
   // Everything durable before pg_control makes the directory startable: the files were
-  // synced as they were written, the directories holding their names are synced here.
+  // synced above, the directories holding their names are synced here.
   PGK_RETURN_IF_ERROR(SyncDirectory(pgdata));
   for (const auto& path : p.paths) PGK_RETURN_IF_ERROR(SyncDirectory(pgdata + "/" + path.path));
   {

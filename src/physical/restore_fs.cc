@@ -7,12 +7,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "common/process.h"
 #include "physical/file_copy.h"
@@ -147,7 +150,7 @@ Status MakeLink(const std::string& path, const std::string& target, const Owner&
 }
 
 Result<uint64_t> WriteFileFrom(storage::Reader& reader, const std::string& path, uint32_t mode, int64_t mtime_ns,
-                               const Owner& owner) {
+                               const Owner& owner, Durability durability) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
     std::error_code ec;
@@ -159,9 +162,11 @@ Result<uint64_t> WriteFileFrom(storage::Reader& reader, const std::string& path,
   // Two buffers: one is written (on another thread) while the pipeline decodes and
   // verifies into the other, so a big file's restore runs at the speed of the slower of
   // the two rather than of their sum.
-  std::unique_ptr<char[]> bufs[2] = {std::unique_ptr<char[]>(new char[kBuffer]),
-                                     std::unique_ptr<char[]>(new char[kBuffer])};
-  std::future<Status> pending;  // after bufs: destroyed (waited for) before them
+  // Per thread, not per file: a thousand small files would otherwise each map and fault
+  // in fresh buffers (and glibc hand them back to the kernel after every file).
+  thread_local std::unique_ptr<char[]> bufs[2] = {std::unique_ptr<char[]>(new char[kBuffer]),
+                                                  std::unique_ptr<char[]>(new char[kBuffer])};
+  std::future<Status> pending;  // waited for before the buffers are reused
   uint64_t total = 0;
   for (int cur = 0;; cur ^= 1) {
     size_t n = 0;
@@ -184,10 +189,41 @@ Result<uint64_t> WriteFileFrom(storage::Reader& reader, const std::string& path,
   if (::fchmod(fd, mode != 0 ? mode : 0600) != 0) return Errno("cannot chmod", path, errno);
   PGK_RETURN_IF_ERROR(ApplyOwner(fd, path, owner));
   PGK_RETURN_IF_ERROR(SetTimes(fd, path, mtime_ns));
-  // Each file durable in its worker (its writeback started while it was written) rather
-  // than one syncfs at the end, which would also wait for everything else on the disk.
-  if (::fdatasync(fd) != 0) return Errno("cannot fsync", path, errno);
+  if (durability == Durability::kSyncNow) {
+    if (::fdatasync(fd) != 0) return Errno("cannot fsync", path, errno);
+  } else {
+    // The disk starts on it now; SyncFiles later waits (per file, never a syncfs, which
+    // would also wait for everything else on the file system).
+    ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+  }
   return total;
+}
+
+Status SyncFiles(const std::vector<std::string>& paths, int jobs) {
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  Status first;
+  auto work = [&] {
+    for (;;) {
+      size_t i = next++;
+      if (i >= paths.size()) return;
+      int fd = ::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC);
+      int err = 0;
+      if (fd < 0 || ::fdatasync(fd) != 0) err = errno;
+      if (fd >= 0) ::close(fd);
+      if (err != 0) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (first.ok()) first = Errno("cannot fsync", paths[i], err);
+        next = paths.size();
+        return;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int j = 1; j < std::max(1, jobs); ++j) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  return first;
 }
 
 Status WriteSmallFile(const std::string& path, const std::string& data, const Owner& owner) {

@@ -139,7 +139,18 @@ Result<std::vector<Manifest>> Repository::ListBackups(std::vector<std::string>* 
     }
     out.push_back(std::move(m).value());
   }
-  std::sort(out.begin(), out.end(), [](const Manifest& a, const Manifest& b) { return a.id < b.id; });
+  // Oldest first by when each backup started. Ids alone do not order two backups of the
+  // same second (an incremental and a differential taken back to back are "...Z-I" and
+  // "...Z-D"); a physical backup knows its start to the microsecond.
+  auto started_us = [](const Manifest& m) -> int64_t {
+    if (m.physical && m.physical->start_us > 0) return m.physical->start_us;
+    auto s = ParseIso8601(m.start_time);
+    return s.ok() ? *s * 1000000 : 0;
+  };
+  std::stable_sort(out.begin(), out.end(), [&](const Manifest& a, const Manifest& b) {
+    int64_t ta = started_us(a), tb = started_us(b);
+    return ta != tb ? ta < tb : a.id < b.id;
+  });
   return out;
 }
 

@@ -3,6 +3,8 @@
 #include <set>
 
 #include "repo/manifest.h"
+#include "repo/repository.h"
+#include "storage/memory/memory_storage.h"
 #include "repo/retention.h"
 
 namespace pgk::repo {
@@ -119,6 +121,33 @@ TEST(RepoRetention, MinAgeProtectsRecentBackups) {
   EXPECT_TRUE(d[1].keep);
   EXPECT_EQ(d[1].reasons[0], "younger than min_age");
   EXPECT_TRUE(d[2].keep);
+}
+
+TEST(RepoList, BackupsOfTheSameSecondComeInTheOrderTheyStarted) {
+  OpenOptions o{.url = "memory://order", .create = true, .open_storage = []() -> Result<std::unique_ptr<storage::Storage>> {
+                  return std::unique_ptr<storage::Storage>(new storage::MemoryStorage("order"));
+                }};
+  auto repo = Repository::Open(o);
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  auto physical = [](const std::string& id, int64_t start_us) {
+    Manifest m;
+    m.id = id;
+    m.type = "physical";
+    m.start_time = m.stop_time = Iso8601(start_us / 1000000);
+    m.physical = PhysicalInfo{};
+    m.physical->start_us = start_us;
+    return m;
+  };
+  // An incremental, then a differential in the same second: "-D" sorts before "-I".
+  ASSERT_TRUE((*repo)->WriteManifest(physical("20261206T162432Z-I", 1796574272100000)).ok());
+  ASSERT_TRUE((*repo)->WriteManifest(physical("20261206T162432Z-D", 1796574272900000)).ok());
+  ASSERT_TRUE((*repo)->WriteManifest(physical("20261206T162431Z-F", 1796574271500000)).ok());
+  auto all = (*repo)->ListBackups();
+  ASSERT_TRUE(all.ok());
+  std::vector<std::string> ids;
+  for (const auto& m : *all) ids.push_back(m.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"20261206T162431Z-F", "20261206T162432Z-I", "20261206T162432Z-D"}));
+  EXPECT_EQ((*repo)->LoadBackup("latest")->id, "20261206T162432Z-D");
 }
 
 }  // namespace pgk::repo
