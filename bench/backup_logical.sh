@@ -24,6 +24,10 @@ M="python3 bench/measure.py"
 run() {  # label, output-size-path, command...
   local label="$1" out="$2"; shift 2
   local line
+  # Each measurement starts from a checkpointed server and nothing dirty in the page
+  # cache, so that one tool does not pay for the writeback of what ran before it.
+  "$BIN/psql" -q -d postgres -c "CHECKPOINT" >/dev/null
+  sync
   line=$({ $M "$@" >/dev/null; } 2>&1 | grep MEASURE | tail -1)
   local secs rss size
   secs=$(echo "$line" | awk '{print $2}'); rss=$(echo "$line" | awk '{print $3}')

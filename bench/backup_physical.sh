@@ -126,6 +126,12 @@ run "pgkeeper restore --pgdata -j2" "$WORK/restore-pgk" \
   "$PGK" restore --repo "$WORK/repo-pgk" --pgdata "$WORK/restore-pgk" --jobs 2 -q
 mkdir -p "$WORK/restore-pgbr" && chown postgres: "$WORK/restore-pgbr" && chmod 700 "$WORK/restore-pgbr"
 run "pgbackrest restore (process-max 2)" "$WORK/restore-pgbr" $AS_PG $PGBR --pg1-path="$WORK/restore-pgbr" restore
+# The floor under both restores: writing as many bytes to this disk, durably, with dd.
+restored=$(du -sb "$WORK/restore-pgk" | awk '{print $1}')
+rm -rf "$WORK/restore-pgbr"
+run "disk floor: dd of the same bytes + fdatasync" "" \
+  dd if=/dev/zero of="$WORK/dd-floor" bs=4M count=$(( (restored + 4194303) / 4194304 )) conv=fdatasync status=none
+rm -f "$WORK/dd-floor"
 
 python3 - "$WORK/results" <<'PY'
 import sys
@@ -137,4 +143,9 @@ def ratio(a, b, what):
 ratio("pgkeeper backup --mode full -j2 (zstd 3)", "pgbackrest --type=full (process-max 2, zst 3)", "full backup")
 ratio("pgkeeper backup --mode incr -j2", "pgbackrest --type=incr", "incremental backup")
 ratio("pgkeeper restore --pgdata -j2", "pgbackrest restore (process-max 2)", "restore")
+floor = "disk floor: dd of the same bytes + fdatasync"
+if floor in d:
+    for a in ("pgkeeper restore --pgdata -j2", "pgbackrest restore (process-max 2)"):
+        if a in d:
+            print(f"{a.split()[0]} restore: {d[a][0] / d[floor][0]:.2f}x the disk floor")
 PY
