@@ -5,7 +5,12 @@
 #     pgBackRest sync and async (compress-type zst level 3, process-max 2), with the
 #     archive backlog (.ready segments) sampled every 0.5 s: peak and at the end.
 #
-#   bench/wal_archive.sh [PGBENCH_SCALE] [SECONDS] [CLIENTS]     (default 20, 30, 2)
+#   bench/wal_archive.sh [PGBENCH_SCALE] [SECONDS] [CLIENTS] [ROUNDS]  (default 20, 30, 2, 3)
+#
+# Under load, every configuration runs ROUNDS times, in a rotated order each round and
+# each after a server restart: on a shared VM throughput drifts by 20-30% over minutes,
+# so one run per configuration in a fixed order measures the drift, not archiving. The
+# summary gives each configuration's median tps and its cost against archive_mode off.
 #   PGK=build-x/pgkeeper bench/wal_archive.sh ...                   (another build)
 #
 # Needs root (the server runs as `postgres`) and pgbackrest (apt-get install pgbackrest).
@@ -16,6 +21,7 @@ cd "$(dirname "$0")/.."
 SCALE="${1:-20}"
 SECONDS_RUN="${2:-30}"
 CLIENTS="${3:-2}"
+ROUNDS="${4:-3}"
 PGK="${PGK:-$PWD/build/pgkeeper}"
 [ -x "$PGK" ] || { echo "build first: ./scripts/build.sh" >&2; exit 2; }
 command -v pgbackrest >/dev/null || { echo "pgbackrest is missing: apt-get install pgbackrest" >&2; exit 2; }
@@ -137,18 +143,43 @@ load() {  # label, archive_command ('' = archive_mode off)
   mbs=$(psql -c "SELECT round(pg_wal_lsn_diff('$lsn1', '$lsn0') / 1048576.0 / $SECONDS_RUN, 1)")
   printf "  %-40s %8.1f tps %6s MB/s WAL   backlog peak %3s, at end %3s segments, drained in %5s s\n" \
     "$label" "$tps" "$mbs" "$(cat "$WORK/peak")" "$end" "$drain"
+  echo "$label|$tps|$(cat "$WORK/peak")" >>"$WORK/load-results"
 }
 
-echo "pgbench -N -T $SECONDS_RUN -c $CLIENTS (synchronous_commit off), scale $SCALE:"
-load "archive_mode off" ""
-restart "-c archive_mode=on"
+echo "pgbench -N -T $SECONDS_RUN -c $CLIENTS (synchronous_commit off), scale $SCALE, $ROUNDS rounds:"
 mkdir -p "$WORK/pgk-repo" && chown postgres: "$WORK/pgk-repo"
-setcmd() { psql -c "ALTER SYSTEM SET archive_command = \$\$$1\$\$" -c "SELECT pg_reload_conf()" >/dev/null; sleep 0.5; }
-setcmd "'$PGK' wal-push %p --repo '$WORK/pgk-repo'"
-load "pgkeeper wal-push (sync)" x
-setcmd "'$PGK' wal-push %p --repo '$WORK/pgk-repo' --async --spool '$WORK/spool' --jobs 2"
-load "pgkeeper wal-push --async --jobs 2" x
-setcmd "$PGBR archive-push %p"
-load "pgbackrest archive-push (sync)" x
-setcmd "$PGBR --archive-async archive-push %p"
-load "pgbackrest archive-push (async)" x
+setcmd() { psql -c "ALTER SYSTEM SET archive_command = \$\$$1\$\$" >/dev/null; }
+configs=("archive_mode off" "pgkeeper wal-push (sync)" "pgkeeper wal-push --async --jobs 2"
+         "pgbackrest archive-push (sync)" "pgbackrest archive-push (async)")
+apply() {  # one configuration, then a restart (every run starts from the same state)
+  case "$1" in
+    "archive_mode off") restart "-c archive_mode=off"; return ;;
+    "pgkeeper wal-push (sync)") setcmd "'$PGK' wal-push %p --repo '$WORK/pgk-repo'" ;;
+    "pgkeeper wal-push --async --jobs 2")
+      setcmd "'$PGK' wal-push %p --repo '$WORK/pgk-repo' --async --spool '$WORK/spool' --jobs 2" ;;
+    "pgbackrest archive-push (sync)") setcmd "$PGBR archive-push %p" ;;
+    "pgbackrest archive-push (async)") setcmd "$PGBR --archive-async archive-push %p" ;;
+  esac
+  restart "-c archive_mode=on"
+}
+: >"$WORK/load-results"
+for ((r = 0; r < ROUNDS; r++)); do
+  for ((i = 0; i < ${#configs[@]}; i++)); do
+    c="${configs[$(( (i + r) % ${#configs[@]} ))]}"
+    apply "$c"
+    if [ "$c" = "archive_mode off" ]; then load "$c" ""; else load "$c" x; fi
+  done
+done
+python3 - "$WORK/load-results" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    label, tps, peak = line.rstrip("\n").rsplit("|", 2)
+    runs.setdefault(label, []).append((float(tps), int(peak)))
+base = statistics.median(t for t, _ in runs.get("archive_mode off", [(0, 0)]))
+print("median of the rounds:")
+for label, rs in runs.items():
+    tps = statistics.median(t for t, _ in rs)
+    cost = f"{(1 - tps / base) * 100:+5.1f}% tps cost" if base and label != "archive_mode off" else ""
+    print(f"  {label:<40} {tps:8.1f} tps  backlog peak {max(p for _, p in rs):2d} segments  {cost}")
+PY
