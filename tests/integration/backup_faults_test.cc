@@ -212,8 +212,10 @@ TEST(BackupFaults, S3ServerGoneMidUpload) {
   ASSERT_EQ(S3().Start(), "");
   Listing l = List(repo, env);
   EXPECT_EQ(l.backups, std::vector<std::string>{first_id});
-  // The schema was stored before the server went: debris that expire removes.
-  EXPECT_EQ(l.unfinished.size(), 1u);
+  // Whatever was stored before the server went (the schema files are written beside the
+  // data, so they may or may not have finished) is debris that expire removes; the
+  // unfinished backup is never listed.
+  EXPECT_LE(l.unfinished.size(), 1u);
   auto expire = RunCli({"expire", "--repo", repo, "--unfinished-grace", "0", "--json"}, env);
   ASSERT_EQ(expire.exit_code, 0) << expire.All();
   EXPECT_EQ(expire.Json()["unfinished"].size(), l.unfinished.size()) << expire.out;
