@@ -558,10 +558,7 @@ TEST(Wal, RecoveryReplaysTheArchiveAndStopsAtACorruptedSegment) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       promoted = stdfs::exists(parent + "/good/pg_wal/00000002.history");
     }
-    std::string log = ReadBytes(TempPath("recovery-good.log"));
-    ASSERT_TRUE(promoted) << log;
-    EXPECT_NE(log.find("restored log file \"" + last + "\" from archive"), std::string::npos) << log;
-    EXPECT_NE(log.find("archive recovery complete"), std::string::npos) << log;
+    ASSERT_TRUE(promoted) << ReadBytes(TempPath("recovery-good.log"));
     std::string rows;
     for (int i = 0; i < 100 && rows != "3"; ++i) {
       auto restored = pg::Connection::Connect("host=127.0.0.1 port=" + std::to_string(port) +
@@ -569,7 +566,12 @@ TEST(Wal, RecoveryReplaysTheArchiveAndStopsAtACorruptedSegment) {
       if (restored.ok()) rows = ValueOf(*restored, "SELECT count(*) FROM recovered WHERE NOT pg_is_in_recovery()");
       if (rows != "3") std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+    // The history file appears before the server logs the end of recovery, so the log is read
+    // once the promoted server answers.
+    std::string log = ReadBytes(TempPath("recovery-good.log"));
     EXPECT_EQ(rows, "3") << log;
+    EXPECT_NE(log.find("restored log file \"" + last + "\" from archive"), std::string::npos) << log;
+    EXPECT_NE(log.find("archive recovery complete"), std::string::npos) << log;
     server->Signal(SIGINT);
     server->Wait();
   }
