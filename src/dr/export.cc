@@ -81,7 +81,7 @@ Result<ExportResult> ExportLostRows(const ExportOptions& o) {
       out.append(buffer, pos, n);
       pos += n;
       return true;
-    }));
+    }).status());
     PGK_RETURN_IF_ERROR(side.Exec("CREATE INDEX ON pg_temp.pgkeeper_dr_live (k, h); ANALYZE pg_temp.pgkeeper_dr_live"));
   }
   std::string lost =

@@ -247,7 +247,7 @@ Status Connection::CopyOut(const std::string& sql, const std::function<Status(st
   return end_status;
 }
 
-Status Connection::CopyIn(const std::string& sql, const std::function<Result<bool>(std::string& buf)>& producer) {
+Result<int64_t> Connection::CopyIn(const std::string& sql, const std::function<Result<bool>(std::string& buf)>& producer) {
   PGresult* res = PQexec(conn_.get(), sql.c_str());
   if (!res || PQresultStatus(res) != PGRES_COPY_IN) return FromResult(res, sql);
   PQclear(res);
@@ -271,10 +271,15 @@ Status Connection::CopyIn(const std::string& sql, const std::function<Result<boo
   }
   PGresult* end = PQgetResult(conn_.get());
   Status end_status = (end && PQresultStatus(end) == PGRES_COMMAND_OK) ? Status::Ok() : FromResult(end, sql);
-  if (end && end_status.ok()) PQclear(end);
+  int64_t rows = 0;
+  if (end && end_status.ok()) {
+    rows = std::strtoll(PQcmdTuples(end), nullptr, 10);
+    PQclear(end);
+  }
   while (PGresult* extra = PQgetResult(conn_.get())) PQclear(extra);
   if (!producer_status.ok()) return producer_status;
-  return end_status;
+  if (!end_status.ok()) return end_status;
+  return rows;
 }
 
 void Connection::Cancel() {

@@ -104,7 +104,8 @@ class Connection {
   // delivers). Returning an error from the sink cancels the COPY.
   Status CopyOut(const std::string& sql, const std::function<Status(std::string_view)>& sink);
   // COPY ... FROM STDIN: call `producer` until it returns false; it appends data to `buf`.
-  Status CopyIn(const std::string& sql, const std::function<Result<bool>(std::string& buf)>& producer);
+  // Returns the rows the server stored (its "COPY n" command tag).
+  Result<int64_t> CopyIn(const std::string& sql, const std::function<Result<bool>(std::string& buf)>& producer);
 
   // Notices (RAISE NOTICE, server warnings) go here; by default they are logged.
   void OnNotice(std::function<void(const Notice&)> handler);

@@ -66,20 +66,22 @@ std::string CopyColumnList(const repo::ManifestFile& f) {
   return list.empty() ? "" : " (" + list + ")";
 }
 
-Status CopyIntoTable(pg::Connection& conn, const std::string& table, repo::Repository& repo, const repo::Manifest& m,
-                     const repo::ManifestFile& f, const pipeline::Key* data_key, const std::atomic<bool>* stop,
-                     const std::function<void(int64_t)>* on_bytes) {
+Result<int64_t> CopyIntoTable(pg::Connection& conn, const std::string& table, repo::Repository& repo,
+                              const repo::Manifest& m, const repo::ManifestFile& f, const pipeline::Key* data_key,
+                              const std::atomic<bool>* stop, const std::function<void(int64_t)>* on_bytes,
+                              bool freeze) {
   PGK_ASSIGN_OR_RETURN(auto reader, repo.OpenFile(m, f, data_key));
   std::string chunk(kCopyChunk, '\0');
-  Status s = conn.CopyIn("COPY " + table + CopyColumnList(f) + " FROM STDIN", [&](std::string& buf) -> Result<bool> {
+  std::string sql = "COPY " + table + CopyColumnList(f) + " FROM STDIN" + (freeze ? " WITH (FREEZE)" : "");
+  auto rows = conn.CopyIn(sql, [&](std::string& buf) -> Result<bool> {
     if (stop && stop->load()) return Status::Interrupted("stopped loading " + table + " after another table failed");
     PGK_ASSIGN_OR_RETURN(size_t n, reader->Read(chunk.data(), chunk.size()));
     buf.append(chunk.data(), n);
     if (on_bytes && *on_bytes) (*on_bytes)(static_cast<int64_t>(n));
     return n > 0;
   });
-  if (!s.ok()) return s.WithContext("loading " + (f.table.empty() ? table : f.table) + " from " + f.name);
-  return s;
+  if (!rows.ok()) return rows.status().WithContext("loading " + (f.table.empty() ? table : f.table) + " from " + f.name);
+  return rows;
 }
 
 Result<int64_t> LoadLargeObjects(pg::Connection& conn, repo::Repository& repo, const repo::Manifest& m,

@@ -33,14 +33,16 @@ Status ApplyScript(pg::Connection& conn, repo::Repository& repo, const repo::Man
 // records none (older backups: the columns in table order).
 std::string CopyColumnList(const repo::ManifestFile& f);
 
-// COPY `table` FROM STDIN fed with the file in kCopyChunk pieces. When `stop` becomes true
-// (another load failed), the COPY is abandoned with an Interrupted error. A corrupted file
-// fails the COPY when the pipeline reports it, at the latest at its end, so a COPY that
-// succeeded loaded verified data.
-Status CopyIntoTable(pg::Connection& conn, const std::string& table, repo::Repository& repo, const repo::Manifest& m,
-                     const repo::ManifestFile& f, const pipeline::Key* data_key,
-                     const std::atomic<bool>* stop = nullptr,
-                     const std::function<void(int64_t)>* on_bytes = nullptr);
+// COPY `table` FROM STDIN fed with the file in kCopyChunk pieces; returns the rows the
+// server stored. When `stop` becomes true (another load failed), the COPY is abandoned with
+// an Interrupted error. A corrupted file fails the COPY when the pipeline reports it, at
+// the latest at its end, so a COPY that succeeded loaded verified data. `freeze` adds
+// COPY's FREEZE option: the caller must have created or truncated the table in the
+// current transaction.
+Result<int64_t> CopyIntoTable(pg::Connection& conn, const std::string& table, repo::Repository& repo,
+                              const repo::Manifest& m, const repo::ManifestFile& f, const pipeline::Key* data_key,
+                              const std::atomic<bool>* stop = nullptr,
+                              const std::function<void(int64_t)>* on_bytes = nullptr, bool freeze = false);
 
 // Writes the large-objects file ([u32 LE oid][u64 LE length][bytes] records) into the
 // large objects with those oids, creating any that the schema did not create, in one

@@ -42,7 +42,7 @@ struct RestoreReport {
   std::string restored_table;  // table-level recovery: where the data went
   int files_verified = 0;
   int tables = 0;
-  int64_t rows = 0;  // rows loaded, as counted after the restore
+  int64_t rows = 0;  // rows loaded, as the server counted them
   int64_t large_objects = 0;
   int reindexed = 0;  // indexes rebuilt by RestoreOptions::reindex
   std::vector<CountCheck> mismatches;
@@ -55,8 +55,8 @@ nlohmann::json MismatchesJson(const std::vector<CountCheck>& mismatches);
 // Restores `m` into the new database options.into on the server. Before anything is
 // created: verifies every file (unless !verify_first; the pipeline's error is returned),
 // refuses when the database exists (Refused) or the backup is data-only. Afterwards,
-// compares each table's count with the manifest's row_counts: mismatches are reported in
-// the result (the database is kept), not as an error.
+// compares the rows the server stored in each table with the manifest's row_counts:
+// mismatches are reported in the result (the database is kept), not as an error.
 Result<RestoreReport> RestoreDatabase(repo::Repository& repo, const repo::Manifest& m, const RestoreOptions& options);
 
 // Loads options.table's data from `m` into a new table `<name>_restored` in the same

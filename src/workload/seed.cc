@@ -64,10 +64,13 @@ std::string Row(std::initializer_list<std::string> fields) {
 // Streams `rows` (already COPY-formatted lines) into `table` in chunks.
 Status CopyRows(pg::Connection& conn, const std::string& copy_sql, const std::vector<std::string>& rows) {
   size_t next = 0;
-  return conn.CopyIn(copy_sql, [&](std::string& buf) -> Result<bool> {
-    while (next < rows.size() && buf.size() < (1 << 16)) buf += rows[next++];
-    return next < rows.size();
-  });
+  return conn
+      .CopyIn(copy_sql,
+              [&](std::string& buf) -> Result<bool> {
+                while (next < rows.size() && buf.size() < (1 << 16)) buf += rows[next++];
+                return next < rows.size();
+              })
+      .status();
 }
 
 }  // namespace

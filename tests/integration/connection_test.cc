@@ -60,11 +60,12 @@ TEST(Connection, CopyInAndOutRoundTrip) {
   auto conn = Connect(CreateDatabase("conn_copy"));
   ASSERT_TRUE(conn.Exec("CREATE TABLE t (id int, note text)").ok());
   int sent = 0;
-  Status in = conn.CopyIn("COPY t FROM STDIN", [&](std::string& buf) -> Result<bool> {
+  auto in = conn.CopyIn("COPY t FROM STDIN", [&](std::string& buf) -> Result<bool> {
     for (int i = 0; i < 1000 && sent < 10000; ++i, ++sent) buf += std::to_string(sent) + "\tnote\\t" + std::to_string(sent) + "\n";
     return sent < 10000;
   });
-  ASSERT_TRUE(in.ok()) << in.ToString();
+  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  EXPECT_EQ(*in, 10000);  // the server's own count of what it stored
   EXPECT_EQ(*conn.QueryValue("SELECT count(*) FROM t"), "10000");
   EXPECT_EQ(*conn.QueryValue("SELECT note FROM t WHERE id = 7"), "note\t7");
   int64_t rows = 0;
@@ -82,12 +83,12 @@ TEST(Connection, CopyInAndOutRoundTrip) {
 TEST(Connection, CopyInProducerErrorAbortsCleanly) {
   auto conn = Connect(CreateDatabase("conn_copy_abort"));
   ASSERT_TRUE(conn.Exec("CREATE TABLE t (id int)").ok());
-  Status in = conn.CopyIn("COPY t FROM STDIN", [&](std::string& buf) -> Result<bool> {
+  auto in = conn.CopyIn("COPY t FROM STDIN", [&](std::string& buf) -> Result<bool> {
     buf += "1\n";
     return Status::IO("source went away");
   });
   EXPECT_FALSE(in.ok());
-  EXPECT_NE(in.message().find("source went away"), std::string::npos);
+  EXPECT_NE(in.status().message().find("source went away"), std::string::npos);
   EXPECT_EQ(*conn.QueryValue("SELECT count(*) FROM t"), "0");
 }
 

@@ -306,7 +306,7 @@ TEST(Restore, CountMismatchKeepsDatabaseAndExitsOne) {
 
 // A table over twice backup.table_part_mb is read in block ranges on several connections
 // and stored as several files; together they hold exactly its rows, and restore (whole
-// database and --table) loads them all. Index builds run in parallel after the data.
+// database and --table) loads them all, frozen. Index builds run in parallel after the data.
 TEST(Restore, LargeTableInPartsRoundTrip) {
   std::string db = CreateDatabase("rs_parts");
   auto conn = Connect(db);
@@ -341,6 +341,12 @@ TEST(Restore, LargeTableInPartsRoundTrip) {
   EXPECT_EQ(r.Json()["tables"], 2) << r.out;
   EXPECT_EQ(TableFingerprints(into), TableFingerprints(db));
   EXPECT_EQ(Snapshot(into), Snapshot(db));  // indexes, keys and the foreign key are all back
+  // The parts were loaded frozen (TRUNCATE + COPY FREEZE in one transaction): every page
+  // is all-frozen in the visibility map, so nothing rewrites the table to set hint bits.
+  ASSERT_TRUE(Connect(into).Exec("CREATE EXTENSION pg_visibility").ok());
+  EXPECT_EQ(QueryValue(into, "SELECT all_frozen = pg_relation_size('big') / 8192 AND all_frozen > 0 "
+                             "FROM pg_visibility_map_summary('big')"),
+            "t");
 
   ASSERT_TRUE(conn.Exec("DELETE FROM big WHERE id > 50000").ok());
   auto t = Restore(repo, db, {"--table", "big", "--json"});
