@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/dr_steps.h"
 #include "cli/prompt.h"
+#include "common/utc_time.h"
 #include "dr/plan.h"
 #include "pg/conninfo.h"
 #include "physical/recovery.h"
@@ -122,14 +123,7 @@ std::string StepKind(dr::Step::Kind k) {
   return "?";
 }
 
-std::string IsoUs(int64_t us) {
-  std::time_t t = static_cast<std::time_t>(us / 1000000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string IsoUs(int64_t us) { return FormatUtc(us / 1000000, kIsoUtc); }
 
 nlohmann::json PlanJson(const dr::Plan& p, const DrRunContext& rc) {
   nlohmann::json steps = nlohmann::json::array();

@@ -6,13 +6,14 @@
 #include "common/hash.h"
 #include "common/interrupt.h"
 #include "common/log.h"
+#include "common/utc_time.h"
 #include "pg/connection.h"
 #include "pg/conninfo.h"
 #include "pg/quote.h"
 #include "restore/load.h"
-#include "schema/json.h"
 #include "schema/diff.h"
 #include "schema/introspect.h"
+#include "schema/json.h"
 
 namespace pgk::drill {
 
@@ -88,14 +89,6 @@ Status DropDatabase(const std::string& server, const std::string& db) {
   return admin.Exec("DROP DATABASE IF EXISTS " + pg::QuoteIdent(db) + " WITH (FORCE)");
 }
 
-std::string CompactUtc(std::time_t t) {
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
-
 }  // namespace
 
 std::string ScratchDatabaseName() { return "pgkeeper_drill_" + RandomHex(8); }
@@ -161,7 +154,8 @@ nlohmann::json RecordJson(const DrillReport& r) {
 
 Status StoreRecord(repo::Repository& repo, DrillReport* r) {
   auto started = repo::ParseIso8601(r->started);
-  std::string base = "drills/" + CompactUtc(started.ok() ? *started : std::time(nullptr)) + "-" + r->backup_id;
+  std::string base =
+      "drills/" + FormatUtc(started.ok() ? *started : std::time(nullptr), kCompactUtc) + "-" + r->backup_id;
   // Two drills of one backup in the same second must not overwrite each other's record.
   std::string path = base + ".json";
   for (int n = 2;; ++n) {

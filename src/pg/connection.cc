@@ -82,6 +82,10 @@ Status ConnectionError(const std::string& libpq_message, const std::string& disp
   } else if (raw.find("no pg_hba.conf entry") != std::string::npos) {
     what = first_line(raw.substr(raw.find("no pg_hba.conf entry")));
     hint = "ask the DBA to allow this client in pg_hba.conf";
+  } else if (raw.find("pg_hba.conf rejects") != std::string::npos) {
+    what = first_line(raw.substr(raw.find("pg_hba.conf rejects")));
+    hint = "a pg_hba.conf line rejects this user from this address: ask the DBA to allow it (the first matching line "
+           "wins)";
   } else if (raw.find("the database system is starting up") != std::string::npos ||
              raw.find("the database system is shutting down") != std::string::npos) {
     what = first_line(raw.substr(raw.find("the database system")));

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <mutex>
 #include <optional>
-#include <thread>
 
 #include "common/interrupt.h"
+#include "common/parallel.h"
 #include "physical/incremental.h"
 
 namespace pgk::physical {
@@ -58,7 +58,8 @@ class Copier {
     entry.page_errors = std::move(copied.page_errors);
     ++totals_->copied;
     totals_->bytes_copied += entry.original_size;
-    if (entry.original_size >= (8u << 20)) plan_.progress("copied " + e.path + " (" + Megabytes(entry.original_size) + ")");
+    if (entry.original_size >= (8u << 20))
+      plan_.progress("copied " + e.path + " (" + Megabytes(entry.original_size) + ")");
     return std::optional<repo::ManifestFile>(std::move(entry));
   }
 
@@ -84,36 +85,21 @@ std::string StoredName(const std::string& pgdata_path) { return "pgdata/" + pgda
 
 Result<std::vector<repo::ManifestFile>> CopyFiles(const CopyPlan& plan, std::vector<const PgdataEntry*> files,
                                                   CopyTotals* totals) {
-  std::stable_sort(files.begin(), files.end(), [](const PgdataEntry* a, const PgdataEntry* b) { return a->size > b->size; });
+  std::stable_sort(files.begin(), files.end(),
+                   [](const PgdataEntry* a, const PgdataEntry* b) { return a->size > b->size; });
   Copier copier(plan, totals);
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
   std::mutex mu;
   std::vector<repo::ManifestFile> out;
-  size_t workers = static_cast<size_t>(std::max(1, std::min<int>(plan.jobs, static_cast<int>(files.size()))));
-  std::vector<Status> results(workers);
-  std::vector<std::thread> threads;
-  for (size_t w = 0; w < workers; ++w) {
-    threads.emplace_back([&, w] {
-      for (;;) {
-        if (failed || Interrupted()) return;
-        size_t i = next++;
-        if (i >= files.size()) return;
-        auto entry = copier.One(*files[i]);
-        if (!entry.ok()) {
-          results[w] = entry.status();
-          failed = true;
-          return;
-        }
-        if (!*entry) continue;
+  PGK_RETURN_IF_ERROR(ParallelForEach(
+      files.size(), plan.jobs,
+      [&](int, size_t i) -> Status {
+        PGK_ASSIGN_OR_RETURN(auto entry, copier.One(*files[i]));
+        if (!entry) return Status::Ok();  // vanished since the listing
         std::lock_guard<std::mutex> lock(mu);
-        out.push_back(std::move(**entry));
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  for (const auto& r : results)
-    if (!r.ok()) return r;
+        out.push_back(std::move(*entry));
+        return Status::Ok();
+      },
+      [] { return Interrupted(); }));
   if (Interrupted()) return Status::Interrupted("the backup was interrupted");
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;

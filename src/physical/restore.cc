@@ -10,10 +10,10 @@
 #include <ctime>
 #include <map>
 #include <mutex>
-#include <thread>
 
 #include "common/fs.h"
 #include "common/interrupt.h"
+#include "common/parallel.h"
 #include "physical/restore_fs.h"
 
 namespace pgk::physical {
@@ -82,7 +82,8 @@ Result<PhysicalRestoreReport> RunPhysicalRestore(repo::Repository& repository, c
   report.owner = owner.name;
 
   // New parents must let the server's user through when that is not us.
-  if (!state.exists) PGK_RETURN_IF_ERROR(fs::MakeDirs(std::filesystem::path(pgdata).parent_path(), owner.change ? 0711 : 0700));
+  if (!state.exists)
+    PGK_RETURN_IF_ERROR(fs::MakeDirs(std::filesystem::path(pgdata).parent_path(), owner.change ? 0711 : 0700));
   PGK_RETURN_IF_ERROR(MakeDir(pgdata, RootMode(m), owner));
   // From here on the directory cannot be started until the restore completes.
   if (!state.empty) ::unlink((pgdata + "/" + kControl).c_str());
@@ -125,16 +126,16 @@ Result<PhysicalRestoreReport> RunPhysicalRestore(repo::Repository& repository, c
 
   // Largest first, like the backup: the threads finish together.
   std::stable_sort(files.begin(), files.end(), [](auto* a, auto* b) { return a->original_size > b->original_size; });
-  std::atomic<size_t> next{0}, written{0}, kept{0};
+  std::atomic<size_t> written{0}, kept{0};
   std::atomic<uint64_t> bytes{0};
-  std::atomic<bool> failed{false};
   std::mutex unsynced_mu;
   std::vector<std::string> unsynced;  // written, writeback started, not yet waited for
   auto restore_one = [&](const repo::ManifestFile& f) -> Status {
     std::string dest = pgdata + "/" + f.name.substr(kPrefixLen);
     if (o.delta && !o.force) {
       struct stat st {};
-      if (::lstat(dest.c_str(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) == f.original_size) {
+      if (::lstat(dest.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+          static_cast<uint64_t>(st.st_size) == f.original_size) {
         auto digest = HashLocalFile(dest);
         if (digest.ok() && digest->first == f.original_sha256) {
           ++kept;
@@ -153,30 +154,15 @@ Result<PhysicalRestoreReport> RunPhysicalRestore(repo::Repository& repository, c
     if (n >= (64u << 20)) progress("restored " + f.name.substr(kPrefixLen));
     return Status::Ok();
   };
-  int workers = std::max(1, std::min<int>(o.jobs, static_cast<int>(files.size())));
-  std::vector<Status> results(static_cast<size_t>(workers));
-  std::vector<std::thread> threads;
-  for (int w = 0; w < workers; ++w) {
-    threads.emplace_back([&, w] {
-      for (;;) {
-        if (failed || Interrupted()) return;
-        size_t i = next++;
-        if (i >= files.size()) return;
-        Status s = restore_one(*files[i]);
-        if (!s.ok()) {
-          results[static_cast<size_t>(w)] = s.WithContext("restoring " + files[i]->name.substr(kPrefixLen));
-          failed = true;
-          return;
-        }
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  for (const auto& r : results) {
-    if (!r.ok()) {
-      return r.WithHint("the data directory is incomplete and cannot be started; rerun the restore with --delta to "
-                        "finish it");
-    }
+  Status restored = ParallelForEach(
+      files.size(), o.jobs,
+      [&](int, size_t i) {
+        return restore_one(*files[i]).WithContext("restoring " + files[i]->name.substr(kPrefixLen));
+      },
+      [] { return Interrupted(); });
+  if (!restored.ok()) {
+    return restored.WithHint(
+        "the data directory is incomplete and cannot be started; rerun the restore with --delta to finish it");
   }
   if (Interrupted()) return Status::Interrupted("the restore was interrupted");
   Status synced = SyncFiles(unsynced, std::max(2, o.jobs));

@@ -7,16 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <memory>
-#include <mutex>
-#include <thread>
 
+#include "common/parallel.h"
 #include "common/process.h"
 #include "physical/file_copy.h"
 
@@ -200,37 +198,21 @@ Result<uint64_t> WriteFileFrom(storage::Reader& reader, const std::string& path,
 }
 
 Status SyncFiles(const std::vector<std::string>& paths, int jobs) {
-  std::atomic<size_t> next{0};
-  std::mutex mu;
-  Status first;
-  auto work = [&] {
-    for (;;) {
-      size_t i = next++;
-      if (i >= paths.size()) return;
-      int fd = ::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC);
-      int err = 0;
-      if (fd < 0 || ::fdatasync(fd) != 0) err = errno;
-      if (fd >= 0) ::close(fd);
-      if (err != 0) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (first.ok()) first = Errno("cannot fsync", paths[i], err);
-        next = paths.size();
-        return;
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  for (int j = 1; j < std::max(1, jobs); ++j) threads.emplace_back(work);
-  work();
-  for (auto& t : threads) t.join();
-  return first;
+  return ParallelForEach(paths.size(), jobs, [&](int, size_t i) {
+    int fd = ::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC);
+    int err = 0;
+    if (fd < 0 || ::fdatasync(fd) != 0) err = errno;
+    if (fd >= 0) ::close(fd);
+    return err == 0 ? Status::Ok() : Errno("cannot fsync", paths[i], err);
+  });
 }
 
 Status WriteSmallFile(const std::string& path, const std::string& data, const Owner& owner) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Errno("cannot create", path, errno);
   Status s;
-  if (::write(fd, data.data(), data.size()) != static_cast<ssize_t>(data.size())) s = Errno("cannot write", path, errno);
+  if (::write(fd, data.data(), data.size()) != static_cast<ssize_t>(data.size()))
+    s = Errno("cannot write", path, errno);
   if (s.ok() && ::fchmod(fd, 0600) != 0) s = Errno("cannot chmod", path, errno);
   if (s.ok()) s = ApplyOwner(fd, path, owner);
   if (s.ok() && ::fsync(fd) != 0) s = Errno("cannot fsync", path, errno);

@@ -17,6 +17,7 @@
 #include "common/hash.h"
 #include "common/interrupt.h"
 #include "common/log.h"
+#include "common/utc_time.h"
 #include "repo/manifest.h"
 
 namespace pgk::repo {
@@ -146,11 +147,7 @@ const std::string& RepoLock::path() const { return state_->path; }
 Result<std::unique_ptr<RepoLock>> RepoLock::Acquire(storage::Storage& storage, LockMode mode,
                                                     const std::string& purpose) {
   int64_t now = std::time(nullptr);
-  char stamp[32];
-  struct tm tm {};
-  time_t t = static_cast<time_t>(now);
-  gmtime_r(&t, &tm);
-  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  std::string stamp = FormatUtc(now, kCompactUtc);
   auto state = std::make_shared<State>();
   state->storage = &storage;
   state->path = std::string(kLockDir) + std::string(LockModeName(mode)) + "-" + stamp + "-" + RandomHex(4) + ".json";

@@ -3,6 +3,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "common/utc_time.h"
 #include "repo/manifest_physical.h"
 
 namespace pgk::repo {
@@ -40,12 +41,12 @@ static json FileJson(const ManifestFile& f) {
 
 static json DatabaseJson(const ManifestDatabase& d) {
   json j = {{"name", d.name},
-          {"dir", d.dir},
-          {"start_time", d.start_time},
-          {"stop_time", d.stop_time},
-          {"migration_version", d.migration_version ? json(*d.migration_version) : json(nullptr)},
-          {"row_counts", d.row_counts},
-          {"options", d.options}};
+            {"dir", d.dir},
+            {"start_time", d.start_time},
+            {"stop_time", d.stop_time},
+            {"migration_version", d.migration_version ? json(*d.migration_version) : json(nullptr)},
+            {"row_counts", d.row_counts},
+            {"options", d.options}};
   if (!d.properties.is_null()) j["properties"] = d.properties;
   return j;
 }
@@ -60,7 +61,8 @@ static Result<ManifestDatabase> ParseDatabase(const json& dj, const std::string&
   ManifestDatabase d;
   d.name = dj.at("name").get<std::string>();
   d.dir = dj.at("dir").get<std::string>();
-  if (!ValidDatabaseDir(d.dir)) return Status::Malformed(origin + " names an invalid database directory '" + d.dir + "'");
+  if (!ValidDatabaseDir(d.dir))
+    return Status::Malformed(origin + " names an invalid database directory '" + d.dir + "'");
   d.start_time = dj.value("start_time", "");
   d.stop_time = dj.value("stop_time", "");
   if (dj.contains("migration_version") && !dj["migration_version"].is_null()) {
@@ -69,7 +71,8 @@ static Result<ManifestDatabase> ParseDatabase(const json& dj, const std::string&
   d.row_counts = dj.value("row_counts", std::map<std::string, int64_t>{});
   d.options = dj.value("options", std::vector<std::string>{});
   if (dj.contains("properties")) {
-    if (!dj["properties"].is_object()) return Status::Malformed(origin + ": database " + d.name + "'s properties are not an object");
+    if (!dj["properties"].is_object())
+      return Status::Malformed(origin + ": database " + d.name + "'s properties are not an object");
     d.properties = dj["properties"];
   }
   return d;
@@ -201,7 +204,8 @@ Result<Manifest> ParseManifest(const std::string& text, const std::string& origi
       for (const auto& dj : j.at("databases")) {
         PGK_ASSIGN_OR_RETURN(ManifestDatabase d, ParseDatabase(dj, origin));
         for (const auto& other : m.databases) {
-          if (other.dir == d.dir) return Status::Malformed(origin + " names the database directory '" + d.dir + "' twice");
+          if (other.dir == d.dir)
+            return Status::Malformed(origin + " names the database directory '" + d.dir + "' twice");
         }
         m.databases.push_back(std::move(d));
       }
@@ -213,14 +217,7 @@ Result<Manifest> ParseManifest(const std::string& text, const std::string& origi
   return m;
 }
 
-std::string Iso8601(int64_t epoch_s) {
-  time_t t = static_cast<time_t>(epoch_s);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string Iso8601(int64_t epoch_s) { return FormatUtc(epoch_s, kIsoUtc); }
 
 Result<int64_t> ParseIso8601(const std::string& text) {
   struct tm tm {};
@@ -230,14 +227,13 @@ Result<int64_t> ParseIso8601(const std::string& text) {
 }
 
 std::string BackupId(int64_t epoch_s, const std::string& type) {
-  time_t t = static_cast<time_t>(epoch_s);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  std::string letter = type == "globals" ? "G" : type == "cluster" ? "C" : type == "full" ? "F" : type == "diff" ? "D"
-                       : type == "incr"  ? "I" : "L";
-  return std::string(buf) + "-" + letter;
+  std::string letter = type == "globals"   ? "G"
+                       : type == "cluster" ? "C"
+                       : type == "full"    ? "F"
+                       : type == "diff"    ? "D"
+                       : type == "incr"    ? "I"
+                                           : "L";
+  return FormatUtc(epoch_s, kCompactUtc) + "-" + letter;
 }
 
 std::string BackupDir(const std::string& id) { return "backups/" + id + "/"; }

@@ -6,18 +6,13 @@
 #include <map>
 #include <set>
 
+#include "common/utc_time.h"
+
 namespace pgk::repo {
 
 namespace {
 
-std::string Bucket(int64_t t, const char* format) {
-  time_t tt = static_cast<time_t>(t);
-  struct tm tm {};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, format, &tm);
-  return buf;
-}
+std::string Bucket(int64_t t, const char* format) { return FormatUtc(t, format); }
 
 }  // namespace
 

@@ -9,10 +9,11 @@
 #include "common/hash.h"
 #include "common/interrupt.h"
 #include "common/log.h"
+#include "common/utc_time.h"
 #include "pg/connection.h"
 #include "pg/conninfo.h"
-#include "pg/quote.h"
 #include "pg/database_props.h"
+#include "pg/quote.h"
 #include "restore/sessions.h"
 #include "restore/verify.h"
 
@@ -200,12 +201,8 @@ std::string TemporaryPrefix(const std::string& db) {
 }
 
 std::string OldName(const std::string& db, int64_t epoch_s) {
-  std::time_t t = static_cast<std::time_t>(epoch_s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char suffix[32];
-  std::strftime(suffix, sizeof suffix, "_old_%Y%m%dT%H%M%S", &tm);
-  size_t keep = std::min(db.size(), kMaxIdentifier - std::char_traits<char>::length(suffix));
+  std::string suffix = FormatUtc(epoch_s, "_old_%Y%m%dT%H%M%S");
+  size_t keep = std::min(db.size(), kMaxIdentifier - suffix.size());
   // Never cut a UTF-8 character in two.
   while (keep > 0 && keep < db.size() && (static_cast<unsigned char>(db[keep]) & 0xC0) == 0x80) --keep;
   return db.substr(0, keep) + suffix;

@@ -10,12 +10,12 @@
 
 #include "common/interrupt.h"
 #include "common/log.h"
+#include "common/parallel.h"
 #include "pg/connection.h"
 #include "pg/conninfo.h"
 #include "pg/quote.h"
 #include "restore/globals.h"
 #include "restore/load.h"
-#include "restore/parallel.h"
 #include "restore/post_data.h"
 #include "restore/reindex.h"
 #include "restore/script.h"
@@ -115,35 +115,31 @@ Result<std::map<std::string, int64_t>> LoadTables(repo::Repository& repo, const 
   std::vector<const std::vector<const repo::ManifestFile*>*> tables;
   for (const auto& [name, parts] : by_table) tables.push_back(&parts);
   // Largest first: the longest load starts at once instead of finishing last alone.
-  std::stable_sort(tables.begin(), tables.end(), [&](const auto* a, const auto* b) {
-    return bytes[a->front()->table] > bytes[b->front()->table];
-  });
+  std::stable_sort(tables.begin(), tables.end(),
+                   [&](const auto* a, const auto* b) { return bytes[a->front()->table] > bytes[b->front()->table]; });
   std::vector<std::optional<pg::Connection>> conns(static_cast<size_t>(std::max(jobs, 1)));
   std::mutex mu;
-  Status first;
   std::map<std::string, int64_t> loaded;
-  std::atomic<bool> stop{false};
-  auto fail = [&](const Status& s) {
-    std::lock_guard<std::mutex> lock(mu);
-    if (first.ok()) first = s;
-    stop = true;
-  };
-  ParallelFor(tables.size(), jobs, [&](int w, size_t i) {
-    if (stop) return;
+  std::atomic<bool> stop{false};  // also cuts the other tables' COPY short
+  Status s = ParallelForEach(tables.size(), jobs, [&](int w, size_t i) -> Status {
     auto& conn = conns[static_cast<size_t>(w)];
-    if (!conn) {
-      auto c = ConnectTo(server, db);
-      if (!c.ok()) return fail(c.status());
-      conn.emplace(std::move(c).value());
-      Status s = PrepareLoadSession(*conn);
-      if (!s.ok()) return fail(s);
+    auto rows = [&]() -> Result<int64_t> {
+      if (!conn) {
+        PGK_ASSIGN_OR_RETURN(pg::Connection c, ConnectTo(server, db));
+        conn.emplace(std::move(c));
+        PGK_RETURN_IF_ERROR(PrepareLoadSession(*conn));
+      }
+      return LoadTable(*conn, *tables[i], repo, m, key, stop, on_bytes);
+    }();
+    if (!rows.ok()) {
+      stop = true;
+      return rows.status();
     }
-    auto rows = LoadTable(*conn, *tables[i], repo, m, key, stop, on_bytes);
-    if (!rows.ok()) return fail(rows.status());
     std::lock_guard<std::mutex> lock(mu);
     loaded[tables[i]->front()->table] = *rows;
+    return Status::Ok();
   });
-  if (!first.ok()) return first;
+  if (!s.ok()) return s;
   return loaded;
 }
 
@@ -205,31 +201,17 @@ Status ApplyPostData(pg::Connection& conn, repo::Repository& repo, const repo::M
   std::stable_sort(plan.builds.begin(), plan.builds.end(),
                    [&](const TableBuilds& a, const TableBuilds& b) { return bytes[a.table] > bytes[b.table]; });
   std::vector<std::optional<pg::Connection>> conns(static_cast<size_t>(std::max(o.jobs, 1)));
-  std::mutex mu;
-  Status first;
-  std::atomic<bool> stop{false};
-  ParallelFor(plan.builds.size(), o.jobs, [&](int w, size_t i) {
-    if (stop) return;
-    auto fail = [&](const Status& s) {
-      std::lock_guard<std::mutex> lock(mu);
-      if (first.ok()) first = s.WithContext("applying " + f.name);
-      stop = true;
-    };
+  Status built = ParallelForEach(plan.builds.size(), o.jobs, [&](int w, size_t i) -> Status {
     auto& c = conns[static_cast<size_t>(w)];
     if (!c) {
-      auto made = ConnectTo(o.server_conninfo, o.into);
-      if (!made.ok()) return fail(made.status());
-      c.emplace(std::move(made).value());
-      Status s = PrepareBuildSession(*c);
-      if (!s.ok()) return fail(s);
+      PGK_ASSIGN_OR_RETURN(pg::Connection made, ConnectTo(o.server_conninfo, o.into));
+      c.emplace(std::move(made));
+      PGK_RETURN_IF_ERROR(PrepareBuildSession(*c));
     }
-    for (const auto& statement : plan.builds[i].statements) {
-      if (stop) return;
-      Status s = c->Exec(statement);
-      if (!s.ok()) return fail(s);
-    }
+    for (const auto& statement : plan.builds[i].statements) PGK_RETURN_IF_ERROR(c->Exec(statement));
+    return Status::Ok();
   });
-  PGK_RETURN_IF_ERROR(first);
+  if (!built.ok()) return built.WithContext("applying " + f.name);
   PGK_RETURN_IF_ERROR(PrepareBuildSession(conn));
   Status s = conn.Exec(plan.rest);
   if (!s.ok()) return s.WithContext("applying " + f.name);
@@ -258,7 +240,7 @@ Status Fill(repo::Repository& repo, const repo::Manifest& m, const pipeline::Key
   }
   auto tables = FilesOfKind(m, "table-data");
   std::map<std::string, int64_t> loaded;  // rows stored per table
-  std::set<std::string> distinct;  // a large table is stored in several parts
+  std::set<std::string> distinct;         // a large table is stored in several parts
   for (const auto* f : tables) distinct.insert(f->table);
   report->tables = static_cast<int>(distinct.size());
   if (!tables.empty()) {

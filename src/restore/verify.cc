@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
+#include "common/parallel.h"
 #include "pipeline/pipeline.h"
-#include "restore/parallel.h"
 
 namespace pgk::restore {
 

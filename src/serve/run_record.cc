@@ -2,18 +2,12 @@
 
 #include <ctime>
 
+#include "common/utc_time.h"
 #include "repo/manifest.h"
 
 namespace pgk::serve {
 
-std::string CompactTime(int64_t epoch_s) {
-  time_t t = static_cast<time_t>(epoch_s);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
+std::string CompactTime(int64_t epoch_s) { return FormatUtc(epoch_s, kCompactUtc); }
 
 std::string IsoTime(double epoch_s) { return repo::Iso8601(static_cast<int64_t>(epoch_s)); }
 

@@ -5,35 +5,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/markup.h"
 #include "serve/run_record.h"
 
 namespace pgk::serve {
-
-std::string EscapeHtml(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string Ago(double seconds) {
   bool future = seconds < 0;
@@ -63,7 +38,7 @@ std::string Bytes(double b) {
 }
 
 std::string When(double t, double now) {
-  return EscapeHtml(IsoTime(t)) + " <span class=dim>(" + Ago(now - t) + ")</span>";
+  return EscapeMarkup(IsoTime(t)) + " <span class=dim>(" + Ago(now - t) + ")</span>";
 }
 
 const char* TypeColor(const std::string& type) {
@@ -97,8 +72,8 @@ std::string Timeline(const StatusSnapshot& s, double now) {
   for (const auto& b : s.backups) {
     if (b.restore_point() < from) continue;
     svg += fmt::format("<rect x='{:.1f}' y='22' width='3' height='46' fill='{}'><title>{} ({}{}) {}</title></rect>",
-                       x(b.restore_point()) - 1.5, TypeColor(b.type), EscapeHtml(b.id), EscapeHtml(b.type),
-                       b.tag.empty() ? "" : ", " + EscapeHtml(b.tag), Bytes(static_cast<double>(b.stored_bytes)));
+                       x(b.restore_point()) - 1.5, TypeColor(b.type), EscapeMarkup(b.id), EscapeMarkup(b.type),
+                       b.tag.empty() ? "" : ", " + EscapeMarkup(b.tag), Bytes(static_cast<double>(b.stored_bytes)));
   }
   svg +=
       fmt::format("<line x1='{0:.1f}' x2='{0:.1f}' y1='18' y2='70' stroke='#111827' stroke-dasharray='3 2'/>", x(now));
@@ -127,7 +102,7 @@ std::string RenderStatusPage(const StatusSnapshot& s, double now) {
   std::string h;
   h += "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><meta http-equiv=refresh content=30>"
        "<meta name=viewport content='width=device-width, initial-scale=1'><title>pgkeeper — " +
-       EscapeHtml(s.host) +
+       EscapeMarkup(s.host) +
        "</title><style>"
        "body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#111827;background:#fff}"
        "main{max-width:1200px;margin:0 auto;padding:16px 20px}"
@@ -142,10 +117,10 @@ std::string RenderStatusPage(const StatusSnapshot& s, double now) {
        ".dim{color:#6b7280;font-weight:400}.ok{color:#15803d}.fail{color:#b91c1c}ul.w{color:#92400e}"
        ".legend{font-size:12px;color:#374151;margin:-4px 0 12px}h2{font-size:16px;margin:18px 0 6px}"
        "header{display:flex;justify-content:space-between;align-items:baseline}</style></head><body><main>";
-  h += "<header><h1 style='font-size:18px;margin:4px 0'>pgkeeper <span class=dim>" + EscapeHtml(s.database) +
-       "</span></h1><span class=dim>" + EscapeHtml(s.host) + " · v" + EscapeHtml(s.version) + " · status read " +
+  h += "<header><h1 style='font-size:18px;margin:4px 0'>pgkeeper <span class=dim>" + EscapeMarkup(s.database) +
+       "</span></h1><span class=dim>" + EscapeMarkup(s.host) + " · v" + EscapeMarkup(s.version) + " · status read " +
        Ago(now - s.collected_at) + "</span></header>";
-  h += "<div class='verdict " + verdict_class + "'>" + EscapeHtml(verdict) + "</div>";
+  h += "<div class='verdict " + verdict_class + "'>" + EscapeMarkup(verdict) + "</div>";
 
   auto card = [&](const std::string& title, const std::string& value, const std::string& detail) {
     h += "<div class=card><h3>" + title + "</h3><div class=v>" + value + "</div><div class=dim>" + detail +
@@ -153,8 +128,8 @@ std::string RenderStatusPage(const StatusSnapshot& s, double now) {
   };
   h += "<div class=grid>";
   card("Recoverable window",
-       s.window_start ? EscapeHtml(IsoTime(*s.window_start).substr(0, 16)) + " → " +
-                            EscapeHtml(IsoTime(*s.window_end).substr(0, 16))
+       s.window_start ? EscapeMarkup(IsoTime(*s.window_start).substr(0, 16)) + " → " +
+                            EscapeMarkup(IsoTime(*s.window_end).substr(0, 16))
                       : "none",
        s.pitr ? "point-in-time recovery with archived WAL" : "restore to a backup's point only");
   card("Database", s.database_up ? "<span class=ok>up</span>" : "<span class=fail>down</span>",
@@ -163,16 +138,16 @@ std::string RenderStatusPage(const StatusSnapshot& s, double now) {
                  (s.migration_dirty ? " <span class=fail>dirty</span>" : "") + ", schema " +
                  (s.schema_differences ? std::to_string(*s.schema_differences) + " difference(s)"
                                        : std::string("not compared"))
-           : EscapeHtml(s.database_error));
+           : EscapeMarkup(s.database_error));
   card("WAL archiving",
        s.wal_last_archived ? Ago(now - *s.wal_last_archived)
-                           : EscapeHtml(s.archive_mode == "off" ? "off" : "nothing yet"),
+                           : EscapeMarkup(s.archive_mode == "off" ? "off" : "nothing yet"),
        s.wal_lag_bytes ? "lag " + Bytes(static_cast<double>(*s.wal_lag_bytes))
-                       : "archive_mode " + EscapeHtml(s.archive_mode));
+                       : "archive_mode " + EscapeMarkup(s.archive_mode));
   if (s.last_drill) {
     card("Last drill", s.last_drill->passed ? "<span class=ok>passed</span>" : "<span class=fail>failed</span>",
          Ago(now - s.last_drill->time) + ", restore " + fmt::format("{:.1f}", s.last_drill->restore_seconds) + " s (" +
-             EscapeHtml(s.last_drill->backup_id) + ")");
+             EscapeMarkup(s.last_drill->backup_id) + ")");
   } else {
     card("Last drill", "<span class=fail>never</span>", "schedule a drill job");
   }
@@ -180,30 +155,31 @@ std::string RenderStatusPage(const StatusSnapshot& s, double now) {
 
   if (!s.warnings.empty()) {
     h += "<h2>Warnings</h2><ul class=w>";
-    for (const auto& w : s.warnings) h += "<li>" + EscapeHtml(w) + "</li>";
+    for (const auto& w : s.warnings) h += "<li>" + EscapeMarkup(w) + "</li>";
     h += "</ul>";
   }
-  h += "<h2>Backups <span class=dim>" + std::to_string(s.backups.size()) + " in " + EscapeHtml(s.repository) +
+  h += "<h2>Backups <span class=dim>" + std::to_string(s.backups.size()) + " in " + EscapeMarkup(s.repository) +
        (s.repository_bytes ? ", " + Bytes(static_cast<double>(*s.repository_bytes)) + " stored" : "") + "</span></h2>";
   h += Timeline(s, now);
   h += "<table><tr><th>backup</th><th>type</th><th>tag</th><th>restores to</th><th>took</th><th>stored</th></tr>";
   int shown = 0;
   for (auto it = s.backups.rbegin(); it != s.backups.rend() && shown < 15; ++it, ++shown) {
-    h += "<tr><td>" + EscapeHtml(it->id) + "</td><td>" + EscapeHtml(it->type) + "</td><td>" + EscapeHtml(it->tag) +
-         "</td><td>" + When(it->restore_point(), now) + "</td><td>" + fmt::format("{:.1f} s", it->duration_s) +
-         "</td><td>" + Bytes(static_cast<double>(it->stored_bytes)) + "</td></tr>";
+    h += "<tr><td>" + EscapeMarkup(it->id) + "</td><td>" + EscapeMarkup(it->type) + "</td><td>" +
+         EscapeMarkup(it->tag) + "</td><td>" + When(it->restore_point(), now) + "</td><td>" +
+         fmt::format("{:.1f} s", it->duration_s) + "</td><td>" + Bytes(static_cast<double>(it->stored_bytes)) +
+         "</td></tr>";
   }
   h += "</table>";
-  h += "<h2>Jobs <span class=dim>schedules in " + EscapeHtml(s.timezone) + "</span></h2>";
+  h += "<h2>Jobs <span class=dim>schedules in " + EscapeMarkup(s.timezone) + "</span></h2>";
   h += "<table><tr><th>job</th><th>command</th><th>schedule</th><th>last run</th><th>result</th><th>next</th></tr>";
   for (const auto& j : s.jobs) {
-    std::string result =
-        j.running     ? "running"
-        : !j.last_run ? "<span class=dim>never ran</span>"
-        : j.last_ok ? "<span class=ok>ok</span>" + (j.last_backup_id.empty() ? "" : " " + EscapeHtml(j.last_backup_id))
-                    : "<span class=fail>failed</span> " + EscapeHtml(j.last_error);
-    h += "<tr><td>" + EscapeHtml(j.name) + "</td><td>" + EscapeHtml(j.command) + "</td><td><code>" +
-         EscapeHtml(j.schedule) + "</code></td><td>" + (j.last_run ? When(*j.last_run, now) : "") + "</td><td>" +
+    std::string result = j.running     ? "running"
+                         : !j.last_run ? "<span class=dim>never ran</span>"
+                         : j.last_ok   ? "<span class=ok>ok</span>" +
+                                           (j.last_backup_id.empty() ? "" : " " + EscapeMarkup(j.last_backup_id))
+                                     : "<span class=fail>failed</span> " + EscapeMarkup(j.last_error);
+    h += "<tr><td>" + EscapeMarkup(j.name) + "</td><td>" + EscapeMarkup(j.command) + "</td><td><code>" +
+         EscapeMarkup(j.schedule) + "</code></td><td>" + (j.last_run ? When(*j.last_run, now) : "") + "</td><td>" +
          result + "</td><td>" + (j.next ? When(*j.next, now) : "") + "</td></tr>";
   }
   h += "</table><p class=dim>Machine-readable: <a href='/api/status'>/api/status</a> · <a href='/metrics'>/metrics</a> "

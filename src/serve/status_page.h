@@ -12,7 +12,6 @@ namespace pgk::serve {
 
 std::string RenderStatusPage(const StatusSnapshot& s, double now);
 
-std::string EscapeHtml(const std::string& text);
 // "3 min ago", "2 h 5 min ago", "in 40 s".
 std::string Ago(double seconds);
 

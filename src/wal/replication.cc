@@ -25,7 +25,8 @@ uint64_t ToU64(std::string_view s) { return std::strtoull(std::string(s).c_str()
 // What a server says when it will not open a walsender, with what the user can change.
 Status ReplicationRefusal(const Status& s) {
   const std::string& m = s.message();
-  if (m.find("no pg_hba.conf entry for replication") != std::string::npos) {
+  if (m.find("no pg_hba.conf entry for replication") != std::string::npos ||
+      m.find("pg_hba.conf rejects replication") != std::string::npos) {
     return s.WithHint("replication connections need their own pg_hba.conf line (the database field `replication`), "
                       "e.g. `host replication <user> <client address>/32 scram-sha-256`, then reload the server");
   }

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <functional>
 
+#include "common/utc_time.h"
 #include "workload/model.h"
 
 namespace pgk::workload {
@@ -16,8 +17,8 @@ const std::array<const char*, 16> kNames = {
     "Orchid Fiduciary",    "Tessera Markets",       "Granite Peak Trust",    "Solstice Ventures",
     "Cobalt Clearing",     "Fjord Wealth Partners", "Sable Ledger Co",       "Atlas Escrow Services"};
 const std::array<const char*, 6> kRegions = {"EU", "US", "UK", "CH", "SG", "APAC"};
-const std::array<const char*, 6> kVerticals = {"real_estate", "private_credit", "art",
-                                               "carbon_credits", "treasury", "commodities"};
+const std::array<const char*, 6> kVerticals = {"real_estate",    "private_credit", "art",
+                                               "carbon_credits", "treasury",       "commodities"};
 const std::array<const char*, 4> kCurrencies = {"EUR", "USD", "GBP", "CHF"};
 const std::array<const char*, 4> kRoles = {"admin", "issuer", "reader", "operator"};
 
@@ -42,13 +43,7 @@ std::string Esc(const std::string& s) {
   return out;
 }
 
-std::string Ts(time_t t) {
-  char buf[40];
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S+00", &tm);
-  return buf;
-}
+std::string Ts(time_t t) { return FormatUtc(t, "%Y-%m-%d %H:%M:%S+00"); }
 
 std::string Row(std::initializer_list<std::string> fields) {
   std::string out;
@@ -97,10 +92,14 @@ Result<SeedStats> Seed(pg::Connection& conn, const SeedOptions& o) {
     std::string name = kNames[i % kNames.size()];
     if (i >= static_cast<int>(kNames.size())) name += " " + std::to_string(i / kNames.size() + 1);
     std::string r1 = pick(kRegions), r2 = pick(kRegions), v1 = pick(kVerticals), v2 = pick(kVerticals);
-    if (r2 == r1) r2 = kRegions[(std::find(kRegions.begin(), kRegions.end(), r1) - kRegions.begin() + 1) % kRegions.size()];
-    if (v2 == v1) v2 = kVerticals[(std::find(kVerticals.begin(), kVerticals.end(), v1) - kVerticals.begin() + 1) % kVerticals.size()];
+    if (r2 == r1)
+      r2 = kRegions[(std::find(kRegions.begin(), kRegions.end(), r1) - kRegions.begin() + 1) % kRegions.size()];
+    if (v2 == v1)
+      v2 = kVerticals[(std::find(kVerticals.begin(), kVerticals.end(), v1) - kVerticals.begin() + 1) %
+                      kVerticals.size()];
     time_t created = epoch + static_cast<time_t>(rng() % (30 * 24 * 3600));
-    inst_rows.push_back(Row({id, Esc(name), "{" + r1 + "," + r2 + "}", "{" + v1 + "," + v2 + "}", Ts(created), Ts(created)}));
+    inst_rows.push_back(
+        Row({id, Esc(name), "{" + r1 + "," + r2 + "}", "{" + v1 + "," + v2 + "}", Ts(created), Ts(created)}));
     for (const auto& region : {r1, r2}) {
       policy_rows.push_back(Row({NewId("pol", rng), id, region,
                                  Esc(R"({"max_position": )" + std::to_string(100000 * (1 + rng() % 50)) +
@@ -112,18 +111,19 @@ Result<SeedStats> Seed(pg::Connection& conn, const SeedOptions& o) {
       std::string tid = NewId("tmpl", rng);
       tmpl_ids.push_back(tid);
       std::string vertical = t == 0 ? v1 : v2;
-      tmpl_rows.push_back(Row({tid, id, vertical.substr(0, 3) + "-" + std::to_string(100 + t), Esc(vertical + " note series " + std::to_string(t + 1)),
-                               vertical, t == 0 ? r1 : r2,
-                               Esc(R"({"decimals": 4, "transferable": )" + std::string(rng() % 2 ? "true" : "false") + "}"),
-                               Ts(created), Ts(created)}));
+      tmpl_rows.push_back(
+          Row({tid, id, vertical.substr(0, 3) + "-" + std::to_string(100 + t),
+               Esc(vertical + " note series " + std::to_string(t + 1)), vertical, t == 0 ? r1 : r2,
+               Esc(R"({"decimals": 4, "transferable": )" + std::string(rng() % 2 ? "true" : "false") + "}"),
+               Ts(created), Ts(created)}));
     }
     for (int a = 0; a < 20; ++a) {
       std::string aid = NewId("asset", rng);
       assets.push_back({aid, id});
       time_t at = created + static_cast<time_t>(rng() % (60 * 24 * 3600));
-      asset_rows.push_back(Row({aid, id, tmpl_ids[rng() % tmpl_ids.size()], "Lot " + std::to_string(1000 + a),
-                                Esc(R"({"isin": "XS)" + std::to_string(1000000000 + rng() % 999999999) + R"("})"), Ts(at),
-                                Ts(at)}));
+      asset_rows.push_back(
+          Row({aid, id, tmpl_ids[rng() % tmpl_ids.size()], "Lot " + std::to_string(1000 + a),
+               Esc(R"({"isin": "XS)" + std::to_string(1000000000 + rng() % 999999999) + R"("})"), Ts(at), Ts(at)}));
     }
     keys_by_inst.emplace_back();
     for (int k = 0; k < 3; ++k) {
@@ -155,9 +155,9 @@ Result<SeedStats> Seed(pg::Connection& conn, const SeedOptions& o) {
       state = to;
     }
     std::string amount = std::to_string(1000 + rng() % 5000000) + "." + std::to_string(rng() % 10000);
-    pos_rows.push_back(Row({pid, asset.institution, asset.id, "holder-" + std::to_string(rng() % 100000),
-                            pick(kCurrencies), amount, state, rng() % 3 ? "ext-" + std::to_string(rng() % 10000000) : "\\N",
-                            Ts(created), Ts(at), std::to_string(version)}));
+    pos_rows.push_back(Row(
+        {pid, asset.institution, asset.id, "holder-" + std::to_string(rng() % 100000), pick(kCurrencies), amount, state,
+         rng() % 3 ? "ext-" + std::to_string(rng() % 10000000) : "\\N", Ts(created), Ts(at), std::to_string(version)}));
     if (p % 2 == 0) {
       size_t inst_idx = std::find(inst_ids.begin(), inst_ids.end(), asset.institution) - inst_ids.begin();
       const auto& keys = keys_by_inst[inst_idx];
@@ -168,15 +168,34 @@ Result<SeedStats> Seed(pg::Connection& conn, const SeedOptions& o) {
   }
 
   PGK_ASSIGN_OR_RETURN(auto tx, pg::Transaction::Begin(conn));
-  PGK_RETURN_IF_ERROR(CopyRows(conn, "COPY institutions (id, name, regions, verticals, created_at, updated_at) FROM STDIN", inst_rows));
-  PGK_RETURN_IF_ERROR(CopyRows(conn, "COPY institution_policies (id, institution_id, region, config, created_at, updated_at) FROM STDIN", policy_rows));
-  PGK_RETURN_IF_ERROR(CopyRows(conn, "COPY asset_templates (id, institution_id, code, name, vertical, region, config, created_at, updated_at) FROM STDIN", tmpl_rows));
-  PGK_RETURN_IF_ERROR(CopyRows(conn, "COPY assets (id, institution_id, template_id, label, metadata, created_at, updated_at) FROM STDIN", asset_rows));
-  PGK_RETURN_IF_ERROR(CopyRows(conn, "COPY api_keys (id, institution_id, key_hash, label, role, created_at, revoked_at, last_used_at) FROM STDIN", key_rows));
-  PGK_RETURN_IF_ERROR(CopyRows(conn, "COPY positions (id, institution_id, asset_id, holder_reference, currency, amount, state, external_reference, created_at, updated_at, state_version) FROM STDIN", pos_rows));
-  PGK_RETURN_IF_ERROR(CopyRows(conn, "COPY position_events (id, position_id, from_state, to_state, reason, at, metadata) FROM STDIN", pev_rows));
-  PGK_RETURN_IF_ERROR(CopyRows(conn, "COPY ledger_events (id, kind, position_id, at, previous_state, new_state, payload) FROM STDIN", lev_rows));
-  PGK_RETURN_IF_ERROR(CopyRows(conn, "COPY audit_events (id, occurred_at, api_key_id, institution_id, method, path, action, resource_type, resource_id, payload) FROM STDIN", audit_rows));
+  PGK_RETURN_IF_ERROR(
+      CopyRows(conn, "COPY institutions (id, name, regions, verticals, created_at, updated_at) FROM STDIN", inst_rows));
+  PGK_RETURN_IF_ERROR(CopyRows(
+      conn, "COPY institution_policies (id, institution_id, region, config, created_at, updated_at) FROM STDIN",
+      policy_rows));
+  PGK_RETURN_IF_ERROR(CopyRows(conn,
+                               "COPY asset_templates (id, institution_id, code, name, vertical, region, config, "
+                               "created_at, updated_at) FROM STDIN",
+                               tmpl_rows));
+  PGK_RETURN_IF_ERROR(CopyRows(
+      conn, "COPY assets (id, institution_id, template_id, label, metadata, created_at, updated_at) FROM STDIN",
+      asset_rows));
+  PGK_RETURN_IF_ERROR(CopyRows(
+      conn,
+      "COPY api_keys (id, institution_id, key_hash, label, role, created_at, revoked_at, last_used_at) FROM STDIN",
+      key_rows));
+  PGK_RETURN_IF_ERROR(CopyRows(conn,
+                               "COPY positions (id, institution_id, asset_id, holder_reference, currency, amount, "
+                               "state, external_reference, created_at, updated_at, state_version) FROM STDIN",
+                               pos_rows));
+  PGK_RETURN_IF_ERROR(CopyRows(
+      conn, "COPY position_events (id, position_id, from_state, to_state, reason, at, metadata) FROM STDIN", pev_rows));
+  PGK_RETURN_IF_ERROR(CopyRows(
+      conn, "COPY ledger_events (id, kind, position_id, at, previous_state, new_state, payload) FROM STDIN", lev_rows));
+  PGK_RETURN_IF_ERROR(CopyRows(conn,
+                               "COPY audit_events (id, occurred_at, api_key_id, institution_id, method, path, action, "
+                               "resource_type, resource_id, payload) FROM STDIN",
+                               audit_rows));
   PGK_RETURN_IF_ERROR(tx.Commit());
   PGK_RETURN_IF_ERROR(conn.Exec("ANALYZE"));
 

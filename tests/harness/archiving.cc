@@ -30,6 +30,17 @@ std::string ServerOwnedDir(const std::string& name) {
   return dir;
 }
 
+const std::string& SharedRepo() {
+  static const std::string repo = ServerOwnedDir("shared-repo");
+  return repo;
+}
+
+pg::LocalCluster& SharedSource() {
+  static std::unique_ptr<pg::LocalCluster> cluster =
+      StartArchivingCluster("shared-src", SharedRepo(), {"track_commit_timestamp=on"});
+  return *cluster;
+}
+
 std::unique_ptr<pg::LocalCluster> StartArchivingCluster(const std::string& name, const std::string& repo,
                                                         const std::vector<std::string>& extra) {
   std::vector<std::string> settings = {"archive_mode=on", "wal_level=replica",
@@ -75,7 +86,8 @@ void SwitchAndWaitArchived(pg::Connection& c) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   FAIL() << "segment " << name << " was not archived; archiver: "
-         << ValueOf(c, "SELECT failed_count || ' failures, last ' || coalesce(last_failed_wal, '') FROM pg_stat_archiver");
+         << ValueOf(c,
+                    "SELECT failed_count || ' failures, last ' || coalesce(last_failed_wal, '') FROM pg_stat_archiver");
 }
 
 CliResult RunCliAsServerUser(const std::vector<std::string>& args) {
@@ -133,8 +145,11 @@ std::string PasswordOf(const pg::LocalCluster& c) {
 }
 
 std::string RestoredConninfo(const pg::LocalCluster& source, int port, const std::string& db) {
-  return pg::BuildConninfo({{"host", "127.0.0.1"}, {"port", std::to_string(port)}, {"user", "postgres"},
-                            {"password", PasswordOf(source)}, {"dbname", db}});
+  return pg::BuildConninfo({{"host", "127.0.0.1"},
+                            {"port", std::to_string(port)},
+                            {"user", "postgres"},
+                            {"password", PasswordOf(source)},
+                            {"dbname", db}});
 }
 
 std::string NewDatabase(pg::LocalCluster& cluster, const std::string& prefix) {
@@ -157,14 +172,16 @@ std::string NewExampleDatabase(pg::LocalCluster& cluster, const std::string& pre
   return db;
 }
 
-RestoredServer RestorePhysicalAndStart(const std::string& repo, const std::string& name, const std::vector<std::string>& extra) {
+RestoredServer RestorePhysicalAndStart(const std::string& repo, const std::string& name,
+                                       const std::vector<std::string>& extra) {
   RestoredServer r;
   r.pgdata = TempPath(name);
   auto port = pg::FindFreePort();
   EXPECT_TRUE(port.ok());
   r.port = *port;
-  std::vector<std::string> args = {"restore", "--repo", repo, "--pgdata", r.pgdata, "--start",
-                                   "--port", std::to_string(r.port), "--start-timeout", "120", "--json"};
+  std::vector<std::string> args = {"restore",         "--repo",  repo,     "--pgdata",
+                                   r.pgdata,          "--start", "--port", std::to_string(r.port),
+                                   "--start-timeout", "120",     "--json"};
   args.insert(args.end(), extra.begin(), extra.end());
   auto res = RunCli(args);
   EXPECT_EQ(res.exit_code, 0) << res.out << res.err;
@@ -185,12 +202,14 @@ std::map<std::string, std::string> PermanentTableFingerprints(const std::string&
   if (!tables.ok()) return out;
   for (int i = 0; i < tables->rows(); ++i) {
     std::string t = tables->GetString(i, 0);
-    out[t] = ValueOf(conn, "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') FROM " +
-                               t + " t");
+    out[t] =
+        ValueOf(conn, "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') FROM " +
+                          t + " t");
   }
   out["<large objects>"] =
-      ValueOf(conn, "SELECT coalesce(string_agg(oid::text || ':' || md5(lo_get(oid)), ',' ORDER BY oid), '') "
-                    "FROM pg_largeobject_metadata");
+      ValueOf(conn,
+              "SELECT coalesce(string_agg(oid::text || ':' || md5(lo_get(oid)), ',' ORDER BY oid), '') "
+              "FROM pg_largeobject_metadata");
   return out;
 }
 

@@ -29,6 +29,12 @@ std::string ServerOwnedDir(const std::string& name);
 std::unique_ptr<pg::LocalCluster> StartArchivingCluster(const std::string& name, const std::string& repo,
                                                         const std::vector<std::string>& extra = {});
 
+// The test binary's shared archiving source: one cluster archiving into one repository
+// (TempPath("shared-repo")), started on first use and stopped at exit, with
+// track_commit_timestamp on so that PITR tests can target commit times.
+const std::string& SharedRepo();
+pg::LocalCluster& SharedSource();
+
 // Connects or aborts the test binary (a test cannot go on without its server).
 pg::Connection MustConnect(const std::string& conninfo);
 // The first value of `sql`, or "ERROR: ..." so that a failing query fails a comparison.
@@ -63,7 +69,7 @@ struct RestoredServer {
   nlohmann::json report;
 };
 RestoredServer RestorePhysicalAndStart(const std::string& repo, const std::string& name,
-                               const std::vector<std::string>& extra = {});
+                                       const std::vector<std::string>& extra = {});
 
 // Per permanent user table "schema.table" -> "rows:md5", plus "<large objects>".
 std::map<std::string, std::string> PermanentTableFingerprints(const std::string& conninfo);

@@ -6,8 +6,8 @@
 //   server-lost the live server unreachable: the repository alone brings the data back;
 //   security    recovery to before the intrusion, passwords rotated on the clean server.
 // Its own binary: the source cluster archives WAL into the repository.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -24,20 +24,10 @@ namespace pgk::test {
 
 namespace {
 
-const std::string& Repo() {
-  static const std::string repo = ServerOwnedDir("dr-physical-repo");
-  return repo;
-}
-
-pg::LocalCluster& Source() {
-  static std::unique_ptr<pg::LocalCluster> cluster = StartArchivingCluster("dr-physical-src", Repo());
-  return *cluster;
-}
-
 // A new database on the source with one table `orders (id, what)` holding `rows` rows.
 pg::Connection OrdersDb(const std::string& db, int rows) {
-  EXPECT_TRUE(Source().CreateDatabase(db).ok());
-  auto conn = MustConnect(Source().ConnInfo(db));
+  EXPECT_TRUE(SharedSource().CreateDatabase(db).ok());
+  auto conn = MustConnect(SharedSource().ConnInfo(db));
   EXPECT_TRUE(conn.Exec("CREATE TABLE orders (id int PRIMARY KEY, what text);"
                         "INSERT INTO orders SELECT g, 'order ' || g FROM generate_series(1, " +
                         std::to_string(rows) + ") g")
@@ -47,7 +37,8 @@ pg::Connection OrdersDb(const std::string& db, int rows) {
 
 // The physical backup runs as the server's user, who owns the repository.
 void BackUp() {
-  auto r = RunCliAsServerUser({"backup", "--type", "physical", "--db", Source().ConnInfo(), "--repo", Repo()});
+  auto r =
+      RunCliAsServerUser({"backup", "--type", "physical", "--db", SharedSource().ConnInfo(), "--repo", SharedRepo()});
   ASSERT_EQ(r.exit_code, 0) << r.All();
 }
 
@@ -72,7 +63,7 @@ struct DrOutcome {
 
 std::unique_ptr<DrOutcome> RunDr(std::vector<std::string> args, const std::map<std::string, std::string>& env = {}) {
   args.insert(args.begin(), "dr");
-  args.insert(args.end(), {"--repo", Repo(), "--method", "physical", "--yes", "--json"});
+  args.insert(args.end(), {"--repo", SharedRepo(), "--method", "physical", "--yes", "--json"});
   auto r = RunCli(args, env);
   auto out = std::make_unique<DrOutcome>();
   out->exit_code = r.exit_code;
@@ -120,7 +111,7 @@ TEST(DrPhysical, DeletionRecoversToJustBeforeItOnASidePortAndExportsTheRows) {
   SwitchAndWaitArchived(conn);
 
   std::string exports = TempPath("dr-physical-export");
-  auto dr = RunDr({"--db", Source().ConnInfo("shop"), "--scenario", "deletion", "--before", before, "--table",
+  auto dr = RunDr({"--db", SharedSource().ConnInfo("shop"), "--scenario", "deletion", "--before", before, "--table",
                    "public.orders", "--pgdata", TempPath("dr-side-pgdata"), "--port", std::to_string(FreePort()),
                    "--export-dir", exports});
   ASSERT_EQ(dr->exit_code, 0) << dr->all;
@@ -151,19 +142,19 @@ TEST(DrPhysical, CorruptionBringsBackEveryArchivedCommitOnASideServer) {
     ASSERT_EQ(::pwrite(fd, junk.data(), junk.size(), 1024), 512);
     ::close(fd);
   }
-  ASSERT_TRUE(Source().Stop().ok());
-  ASSERT_TRUE(Source().Start().ok());
-  auto damaged = MustConnect(Source().ConnInfo("ledger"));
+  ASSERT_TRUE(SharedSource().Stop().ok());
+  ASSERT_TRUE(SharedSource().Start().ok());
+  auto damaged = MustConnect(SharedSource().ConnInfo("ledger"));
   ASSERT_NE(ValueOf(damaged, "SELECT count(*) FROM orders").find("ERROR"), std::string::npos)
       << "the damage did not show: the test would prove nothing";
 
   int port = FreePort();
-  auto dr = RunDr({"--db", Source().ConnInfo("ledger"), "--scenario", "corruption", "--pgdata",
+  auto dr = RunDr({"--db", SharedSource().ConnInfo("ledger"), "--scenario", "corruption", "--pgdata",
                    TempPath("dr-corruption-pgdata"), "--port", std::to_string(port)});
   ASSERT_EQ(dr->exit_code, 0) << dr->all;
   ExpectVerified(dr->json);
   EXPECT_FALSE(dr->json["plan"]["replaces_live_database"].get<bool>());  // the damaged one stays for analysis
-  auto restored = MustConnect(RestoredConninfo(Source(), port, "ledger"));
+  auto restored = MustConnect(RestoredConninfo(SharedSource(), port, "ledger"));
   EXPECT_EQ(ValueOf(restored, "SELECT count(*) || ' ' || max(id) FROM orders"), "1200 1200");
   EXPECT_EQ(ValueOf(restored, "SELECT what FROM orders WHERE id = 1"), "order 1");
   // Put the live table right again for the other tests of this binary.
@@ -175,10 +166,10 @@ TEST(DrPhysical, ServerLostRestoresFromTheRepositoryAloneOntoThisHost) {
   BackUp();
   ASSERT_TRUE(conn.Exec("UPDATE orders SET what = 'shipped' WHERE id <= 100").ok());
   SwitchAndWaitArchived(conn);
-  auto expected = PermanentTableFingerprints(Source().ConnInfo("inventory"));
+  auto expected = PermanentTableFingerprints(SharedSource().ConnInfo("inventory"));
 
   // The lost server: same credentials, nothing listening. dr must not need it.
-  auto lost = pg::ParseConninfo(Source().ConnInfo("inventory"));
+  auto lost = pg::ParseConninfo(SharedSource().ConnInfo("inventory"));
   ASSERT_TRUE(lost.ok());
   (*lost)["port"] = std::to_string(FreePort());
   (*lost)["connect_timeout"] = "2";
@@ -187,7 +178,7 @@ TEST(DrPhysical, ServerLostRestoresFromTheRepositoryAloneOntoThisHost) {
                    TempPath("dr-lost-pgdata"), "--port", std::to_string(port)});
   ASSERT_EQ(dr->exit_code, 0) << dr->all;
   ExpectVerified(dr->json);
-  EXPECT_EQ(PermanentTableFingerprints(RestoredConninfo(Source(), port, "inventory")), expected);
+  EXPECT_EQ(PermanentTableFingerprints(RestoredConninfo(SharedSource(), port, "inventory")), expected);
   EXPECT_LT(dr->json["rpo_seconds"].get<double>(), 60.0) << dr->json.dump(2);
 }
 
@@ -207,18 +198,23 @@ TEST(DrPhysical, SecurityRecoversToBeforeTheIntrusionAndRotatesPasswordsThere) {
   std::filesystem::permissions(passwords, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
                                std::filesystem::perm_options::replace);
   int port = FreePort();
-  auto dr = RunDr({"--db", Source().ConnInfo("payments"), "--scenario", "security", "--before", before, "--pgdata",
-                   TempPath("dr-security-pgdata"), "--port", std::to_string(port), "--passwords-file", passwords});
+  auto dr =
+      RunDr({"--db", SharedSource().ConnInfo("payments"), "--scenario", "security", "--before", before, "--pgdata",
+             TempPath("dr-security-pgdata"), "--port", std::to_string(port), "--passwords-file", passwords});
   ASSERT_EQ(dr->exit_code, 0) << dr->all;
   ExpectVerified(dr->json);
   EXPECT_EQ(dr->all.find("n3w-s3cret-value"), std::string::npos) << "a password was echoed";
-  auto restored = MustConnect(RestoredConninfo(Source(), port, "payments"));
+  auto restored = MustConnect(RestoredConninfo(SharedSource(), port, "payments"));
   EXPECT_EQ(ValueOf(restored, "SELECT count(*) FROM pg_roles WHERE rolname = 'backdoor'"), "0");
   EXPECT_EQ(ValueOf(restored, "SELECT count(*) || ' ' || count(*) FILTER (WHERE what = 'stolen') FROM orders"),
             "101 0");
   auto clerk = [&](const std::string& password) {
-    return pg::BuildConninfo({{"host", "127.0.0.1"}, {"port", std::to_string(port)}, {"user", "clerk"},
-                              {"password", password}, {"dbname", "payments"}, {"connect_timeout", "5"}});
+    return pg::BuildConninfo({{"host", "127.0.0.1"},
+                              {"port", std::to_string(port)},
+                              {"user", "clerk"},
+                              {"password", password},
+                              {"dbname", "payments"},
+                              {"connect_timeout", "5"}});
   };
   auto fresh = pg::Connection::Connect(clerk("n3w-s3cret-value"));
   ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();

@@ -1,6 +1,7 @@
 // Physical backups over the replication protocol (`--source replication`, BASE_BACKUP)
 // and from a standby, against real servers: an archiving cluster of this binary's own
-// with a tablespace, a role without REPLICATION, and a streaming standby made with
+// with a tablespace, roles without REPLICATION and with only REPLICATION, a pg_hba.conf
+// that rejects, a server without walsender slots, and a streaming standby made with
 // pg_basebackup that archives (archive_mode = always) into the same repository. Every
 // backup is restored, started and compared table by table with its source.
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -26,24 +28,14 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-const std::string& Repo() {
-  static const std::string repo = ServerOwnedDir("physrepl-repo");
-  return repo;
-}
-
-pg::LocalCluster& Source() {
-  static std::unique_ptr<pg::LocalCluster> cluster = StartArchivingCluster("physrepl-src", Repo());
-  return *cluster;
-}
-
 CliResult Backup(const std::string& conninfo, const std::vector<std::string>& extra) {
-  std::vector<std::string> args = {"backup", "--type", "physical", "--db", conninfo, "--repo", Repo(), "--json"};
+  std::vector<std::string> args = {"backup", "--type", "physical", "--db", conninfo, "--repo", SharedRepo(), "--json"};
   args.insert(args.end(), extra.begin(), extra.end());
   return RunCliAsServerUser(args);
 }
 
 std::vector<std::string> BackupIds() {
-  auto repository = repo::Repository::Open({.url = Repo()});
+  auto repository = repo::Repository::Open({.url = SharedRepo()});
   EXPECT_TRUE(repository.ok()) << repository.status().ToString();
   std::vector<std::string> ids;
   if (!repository.ok()) return ids;
@@ -55,7 +47,7 @@ std::vector<std::string> BackupIds() {
 }
 
 repo::Manifest Load(const std::string& id) {
-  auto repository = repo::Repository::Open({.url = Repo()});
+  auto repository = repo::Repository::Open({.url = SharedRepo()});
   EXPECT_TRUE(repository.ok());
   auto m = (*repository)->LoadBackup(id);
   EXPECT_TRUE(m.ok()) << m.status().ToString();
@@ -82,16 +74,16 @@ void WaitReplayed(pg::Connection& primary, const std::string& standby_conninfo) 
 }  // namespace
 
 TEST(PhysicalReplication, FullAndIncrementalOverReplicationRestoreWithTheirTablespace) {
-  std::string db = NewExampleDatabase(Source(), "repl_full", 200);
+  std::string db = NewExampleDatabase(SharedSource(), "repl_full", 200);
   std::string location = ServerOwnedDir("physrepl-tablespace");
-  auto conn = MustConnect(Source().ConnInfo(db));
+  auto conn = MustConnect(SharedSource().ConnInfo(db));
   ASSERT_TRUE(conn.Exec("CREATE TABLESPACE repl_ts LOCATION '" + location + "'").ok());
   ASSERT_TRUE(conn.Exec("CREATE TABLE in_ts (id int PRIMARY KEY, v text) TABLESPACE repl_ts;"
                         "INSERT INTO in_ts SELECT g, md5(g::text) FROM generate_series(1, 5000) g")
                   .ok());
   std::string ts_oid = ValueOf(conn, "SELECT oid FROM pg_tablespace WHERE spcname = 'repl_ts'");
 
-  auto full = Backup(Source().ConnInfo(), {"--source", "replication", "--mode", "full"});
+  auto full = Backup(SharedSource().ConnInfo(), {"--source", "replication", "--mode", "full"});
   ASSERT_EQ(full.exit_code, 0) << full.out << full.err;
   auto fj = full.Json();
   EXPECT_EQ(fj["source"], "replication");
@@ -138,7 +130,7 @@ TEST(PhysicalReplication, FullAndIncrementalOverReplicationRestoreWithTheirTable
   ASSERT_TRUE(conn.Exec("INSERT INTO blobs SELECT g, 'changed' FROM generate_series(1000, 1100) g;"
                         "UPDATE in_ts SET v = 'changed' WHERE id <= 10")
                   .ok());
-  auto incr = Backup(Source().ConnInfo(), {"--source", "replication"});
+  auto incr = Backup(SharedSource().ConnInfo(), {"--source", "replication"});
   ASSERT_EQ(incr.exit_code, 0) << incr.out << incr.err;
   auto ij = incr.Json();
   EXPECT_EQ(ij["mode"], "incr");
@@ -149,25 +141,25 @@ TEST(PhysicalReplication, FullAndIncrementalOverReplicationRestoreWithTheirTable
   repo::Manifest im = Load(ij["id"]);
   size_t stored = 0;
   for (const auto& f : im.files) {
-    bool here = stdfs::exists(Repo() + "/backups/" + im.id + "/" + f.name);
+    bool here = stdfs::exists(SharedRepo() + "/backups/" + im.id + "/" + f.name);
     EXPECT_EQ(here, f.reference.empty()) << f.name;
     stored += here;
   }
   EXPECT_EQ(stored, ij["files_copied"].get<size_t>());
-  auto verified = RunCli({"verify", ij["id"], "--repo", Repo()});
+  auto verified = RunCli({"verify", ij["id"], "--repo", SharedRepo()});
   EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
-  auto expected = PermanentTableFingerprints(Source().ConnInfo(db));
+  auto expected = PermanentTableFingerprints(SharedSource().ConnInfo(db));
   EXPECT_EQ(expected.count("public.in_ts"), 1u);
 
   // The restore puts the tablespace where it was, so the source gives it up first; the
   // restore stops at the backup's consistency point, before the drop.
   ASSERT_TRUE(conn.Exec("DROP TABLE in_ts").ok());
   ASSERT_TRUE(conn.Exec("DROP TABLESPACE repl_ts").ok());
-  auto r = RestorePhysicalAndStart(Repo(), "repl_restored", {ij["id"].get<std::string>(), "--immediate"});
+  auto r = RestorePhysicalAndStart(SharedRepo(), "repl_restored", {ij["id"].get<std::string>(), "--immediate"});
   ASSERT_GT(r.pid, 0) << r.report.dump();
   EXPECT_EQ(r.report["backup"], ij["id"]);
-  EXPECT_EQ(PermanentTableFingerprints(RestoredConninfo(Source(), r.port, db)), expected);
-  auto restored = MustConnect(RestoredConninfo(Source(), r.port, db));
+  EXPECT_EQ(PermanentTableFingerprints(RestoredConninfo(SharedSource(), r.port, db)), expected);
+  auto restored = MustConnect(RestoredConninfo(SharedSource(), r.port, db));
   EXPECT_EQ(ValueOf(restored,
                     "SELECT spcname FROM pg_tablespace t JOIN pg_class c ON c.reltablespace = t.oid "
                     "WHERE c.relname = 'in_ts'"),
@@ -180,17 +172,17 @@ TEST(PhysicalReplication, FullAndIncrementalOverReplicationRestoreWithTheirTable
 
 TEST(PhysicalReplication, RoleWithoutReplicationIsRefusedAndNothingIsListed) {
   std::string role = "norepl_" + std::to_string(::getpid());
-  auto admin = MustConnect(Source().ConnInfo());
+  auto admin = MustConnect(SharedSource().ConnInfo());
   ASSERT_TRUE(admin.Exec("CREATE ROLE " + role + " LOGIN PASSWORD 'Secret-pw-123'").ok());
   std::vector<std::string> before = BackupIds();
   auto dirs = [] {
     size_t n = 0;
-    if (stdfs::exists(Repo() + "/backups"))
-      for ([[maybe_unused]] const auto& e : stdfs::directory_iterator(Repo() + "/backups")) ++n;
+    if (stdfs::exists(SharedRepo() + "/backups"))
+      for ([[maybe_unused]] const auto& e : stdfs::directory_iterator(SharedRepo() + "/backups")) ++n;
     return n;
   };
   size_t dirs_before = dirs();
-  auto b = Backup(Conninfo(Source().port(), role, "Secret-pw-123", "postgres"), {"--source", "replication"});
+  auto b = Backup(Conninfo(SharedSource().port(), role, "Secret-pw-123", "postgres"), {"--source", "replication"});
   EXPECT_EQ(b.exit_code, 2) << b.out << b.err;
   EXPECT_NE(b.err.find("role " + role + " may not open a replication connection"), std::string::npos) << b.err;
   EXPECT_NE(b.err.find("ALTER ROLE " + role + " REPLICATION"), std::string::npos) << b.err;
@@ -199,25 +191,76 @@ TEST(PhysicalReplication, RoleWithoutReplicationIsRefusedAndNothingIsListed) {
   EXPECT_EQ(dirs(), dirs_before);  // refused before anything was written
 }
 
+// BASE_BACKUP needs the REPLICATION attribute, not superuser: such a role backs up. When
+// pg_hba.conf then rejects its replication connections (the first matching line wins),
+// the error names the file and the line to add; nothing is listed from the refusal.
+TEST(PhysicalReplication, ReplicationRoleSufficesAndAPgHbaRefusalIsExplained) {
+  std::string role = "repl_" + std::to_string(::getpid());
+  auto admin = MustConnect(SharedSource().ConnInfo());
+  ASSERT_TRUE(admin.Exec("CREATE ROLE " + role + " LOGIN REPLICATION PASSWORD 'Repl-pw-456'").ok());
+  std::string conninfo = Conninfo(SharedSource().port(), role, "Repl-pw-456", "postgres");
+  auto ok = Backup(conninfo, {"--source", "replication"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.All();
+  repo::Manifest m = Load(ok.Json()["id"]);
+  ASSERT_TRUE(m.physical);
+  EXPECT_EQ(m.physical->source, "replication");
+  EXPECT_EQ(ok.All().find("Repl-pw-456"), std::string::npos) << ok.All();
+
+  std::string hba = (SharedSource().data_dir() / "pg_hba.conf").string();
+  std::string original;
+  {
+    std::ifstream in(hba);
+    original.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_FALSE(original.empty());
+  std::ofstream(hba, std::ios::trunc) << "host replication " << role << " 127.0.0.1/32 reject\n" << original;
+  ASSERT_EQ(ValueOf(admin, "SELECT pg_reload_conf()"), "t");
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // the postmaster rereads it on SIGHUP
+  std::vector<std::string> before = BackupIds();
+  auto refused = Backup(conninfo, {"--source", "replication"});
+  std::ofstream(hba, std::ios::trunc) << original;
+  EXPECT_EQ(ValueOf(admin, "SELECT pg_reload_conf()"), "t");
+
+  EXPECT_EQ(refused.exit_code, 3) << refused.All();
+  EXPECT_NE(refused.err.find("pg_hba.conf rejects replication connection"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("host replication <user>"), std::string::npos) << refused.err;
+  EXPECT_EQ(refused.All().find("Repl-pw-456"), std::string::npos) << refused.All();
+  EXPECT_EQ(BackupIds(), before);
+}
+
+// A server with no walsender slots: the refusal says which setting to raise.
+TEST(PhysicalReplication, NoWalSenderSlotsIsExplained) {
+  std::string repo = ServerOwnedDir("nosenders-repo");
+  auto cluster = StartArchivingCluster("nosenders-src", repo, {"max_wal_senders=0"});
+  ASSERT_TRUE(cluster);
+  std::vector<std::string> args = {"backup", "--type", "physical", "--db",       cluster->ConnInfo(),
+                                   "--repo", repo,     "--source", "replication"};
+  auto r = RunCliAsServerUser(args);
+  EXPECT_EQ(r.exit_code, 3) << r.All();
+  EXPECT_NE(r.err.find("max_wal_senders (currently 0)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("raise max_wal_senders"), std::string::npos) << r.err;
+}
+
 TEST(PhysicalReplication, StandbyIsBackedUpInBothModesAndRestoresToItsData) {
   // The data first, so the standby starts with it.
-  std::string db = NewExampleDatabase(Source(), "repl_standby", 100);
-  auto primary = MustConnect(Source().ConnInfo());
-  std::string password = PasswordOf(Source());
+  std::string db = NewExampleDatabase(SharedSource(), "repl_standby", 100);
+  auto primary = MustConnect(SharedSource().ConnInfo());
+  std::string password = PasswordOf(SharedSource());
 
   std::string dir = ServerOwnedDir("physrepl-standby");
-  auto made = RunAsServerUser({Source().binaries().Path("pg_basebackup"), "-D", dir, "-R", "-X", "stream", "-c", "fast",
-                               "-h", "127.0.0.1", "-p", std::to_string(Source().port()), "-U", "postgres"},
-                              {{"PGPASSWORD", password}});
+  auto made =
+      RunAsServerUser({SharedSource().binaries().Path("pg_basebackup"), "-D", dir, "-R", "-X", "stream", "-c", "fast",
+                       "-h", "127.0.0.1", "-p", std::to_string(SharedSource().port()), "-U", "postgres"},
+                      {{"PGPASSWORD", password}});
   ASSERT_EQ(made.exit_code, 0) << made.output;
   auto port = pg::FindFreePort();
   ASSERT_TRUE(port.ok());
   // The archive settings on the command line, not in the data directory: a cluster
   // restored from the standby's backup must not archive into the repository itself.
   ProcessOptions po{
-      .argv = {Source().binaries().Path("postgres"), "-D", dir, "-p", std::to_string(*port), "-c",
+      .argv = {SharedSource().binaries().Path("postgres"), "-D", dir, "-p", std::to_string(*port), "-c",
                "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "archive_mode=always", "-c",
-               "archive_command='" + BinaryPath() + "' wal-push %p --repo '" + Repo() + "'"},
+               "archive_command='" + BinaryPath() + "' wal-push %p --repo '" + SharedRepo() + "'"},
       .unset_env = {"PGDATA", "PGPORT", "PGHOST"},
       .cwd = "/"};
   if (IsRoot()) {
@@ -239,13 +282,13 @@ TEST(PhysicalReplication, StandbyIsBackedUpInBothModesAndRestoresToItsData) {
   ASSERT_EQ(ValueOf(sconn, "SELECT pg_is_in_recovery()"), "t");
   WaitReplayed(primary, standby_conninfo);
   auto expected = PermanentTableFingerprints(Conninfo(*port, "postgres", password, db));
-  EXPECT_EQ(expected, PermanentTableFingerprints(Source().ConnInfo(db)));
+  EXPECT_EQ(expected, PermanentTableFingerprints(SharedSource().ConnInfo(db)));
 
   // A standby's stop segment is complete only once the primary moves on: keep the
   // primary writing and switching segments while the backups wait for their WAL.
   std::atomic<bool> stop{false};
   std::thread churn([&] {
-    auto c = MustConnect(Source().ConnInfo());
+    auto c = MustConnect(SharedSource().ConnInfo());
     (void)c.Exec("CREATE TABLE IF NOT EXISTS churn (at timestamptz)");
     while (!stop) {
       (void)c.Exec("INSERT INTO churn VALUES (now()); SELECT pg_switch_wal()");
@@ -270,10 +313,10 @@ TEST(PhysicalReplication, StandbyIsBackedUpInBothModesAndRestoresToItsData) {
     std::set<std::string> names;
     for (const auto& f : m.files) names.insert(f.name);
     EXPECT_FALSE(names.count("pgdata/standby.signal")) << id;  // the restore must not come back as a standby
-    auto r = RestorePhysicalAndStart(Repo(), "repl_standby_restored_" + std::string(j["source"]), {id});
+    auto r = RestorePhysicalAndStart(SharedRepo(), "repl_standby_restored_" + std::string(j["source"]), {id});
     ASSERT_GT(r.pid, 0) << r.report.dump();
     EXPECT_TRUE(r.report["started"]["promoted"].get<bool>());
-    EXPECT_EQ(PermanentTableFingerprints(RestoredConninfo(Source(), r.port, db)), expected) << id;
+    EXPECT_EQ(PermanentTableFingerprints(RestoredConninfo(SharedSource(), r.port, db)), expected) << id;
     StopServer(r.pid);
     stdfs::remove_all(r.pgdata);
   }

@@ -30,25 +30,20 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-const std::string& Repo() {
-  static const std::string repo = ServerOwnedDir("physical-repo");
-  return repo;
+std::string SourceDb(const std::string& prefix) { return NewDatabase(SharedSource(), prefix); }
+
+std::string ExampleDb(const std::string& prefix, int positions) {
+  return NewExampleDatabase(SharedSource(), prefix, positions);
 }
-
-pg::LocalCluster& Source() {
-  static std::unique_ptr<pg::LocalCluster> cluster = StartArchivingCluster("physical-src", Repo());
-  return *cluster;
-}
-
-std::string SourceDb(const std::string& prefix) { return NewDatabase(Source(), prefix); }
-
-std::string ExampleDb(const std::string& prefix, int positions) { return NewExampleDatabase(Source(), prefix, positions); }
 
 // The restored server: same roles and password as the source, on its own port.
-std::string RestoredConninfo(int port, const std::string& db) { return pgk::test::RestoredConninfo(Source(), port, db); }
+std::string RestoredConninfo(int port, const std::string& db) {
+  return pgk::test::RestoredConninfo(SharedSource(), port, db);
+}
 
 CliResult Backup(const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args = {"backup", "--type", "physical", "--db", Source().ConnInfo(), "--repo", Repo(), "--json"};
+  std::vector<std::string> args = {"backup", "--type",     "physical", "--db", SharedSource().ConnInfo(),
+                                   "--repo", SharedRepo(), "--json"};
   args.insert(args.end(), extra.begin(), extra.end());
   return RunCliAsServerUser(args);
 }
@@ -56,14 +51,14 @@ CliResult Backup(const std::vector<std::string>& extra = {}) {
 using Restored = RestoredServer;
 
 Restored RestoreAndStart(const std::string& name, const std::vector<std::string>& extra = {}) {
-  return RestorePhysicalAndStart(Repo(), name, extra);
+  return RestorePhysicalAndStart(SharedRepo(), name, extra);
 }
 
 }  // namespace
 
 TEST(Physical, FullBackupRestoresToAnIdenticalHealthyCluster) {
   std::string db = ExampleDb("phys_full", 300);
-  auto expected = PermanentTableFingerprints(Source().ConnInfo(db));
+  auto expected = PermanentTableFingerprints(SharedSource().ConnInfo(db));
   auto b = Backup({"--mode", "full", "--jobs", "3"});
   ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
   auto j = b.Json();
@@ -78,7 +73,7 @@ TEST(Physical, FullBackupRestoresToAnIdenticalHealthyCluster) {
   EXPECT_EQ(id.back(), 'F');
 
   // The manifest: what pg_basebackup leaves out is not there; backup_label is.
-  auto repository = repo::Repository::Open({.url = Repo()});
+  auto repository = repo::Repository::Open({.url = SharedRepo()});
   ASSERT_TRUE(repository.ok()) << repository.status().ToString();
   auto m = (*repository)->LoadBackup(id);
   ASSERT_TRUE(m.ok());
@@ -92,7 +87,7 @@ TEST(Physical, FullBackupRestoresToAnIdenticalHealthyCluster) {
   ASSERT_TRUE(m->physical);
   EXPECT_EQ(m->physical->superuser, "postgres");
   struct stat st {};
-  ASSERT_EQ(::stat((Repo() + "/backups/" + id + "/pgdata/PG_VERSION").c_str(), &st), 0);
+  ASSERT_EQ(::stat((SharedRepo() + "/backups/" + id + "/pgdata/PG_VERSION").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 
   auto r = RestoreAndStart("phys_full_restored");
@@ -102,14 +97,15 @@ TEST(Physical, FullBackupRestoresToAnIdenticalHealthyCluster) {
   // Unlogged tables come back empty, as after a crash.
   auto restored = MustConnect(RestoredConninfo(r.port, db));
   EXPECT_EQ(ValueOf(restored, "SELECT count(*) FROM scratch"), "0");
-  auto amcheck = RunProcess({.argv = {Source().binaries().Path("pg_amcheck"), "--install-missing", "--heapallindexed",
-                                      "-h", "127.0.0.1", "-p", std::to_string(r.port), "-U", "postgres", "-d", db},
-                             .env = {{"PGPASSWORD", PasswordOf(Source())}},
-                             .capture = true});
+  auto amcheck =
+      RunProcess({.argv = {SharedSource().binaries().Path("pg_amcheck"), "--install-missing", "--heapallindexed", "-h",
+                           "127.0.0.1", "-p", std::to_string(r.port), "-U", "postgres", "-d", db},
+                  .env = {{"PGPASSWORD", PasswordOf(SharedSource())}},
+                  .capture = true});
   ASSERT_TRUE(amcheck.ok());
   EXPECT_EQ(amcheck->exit_code, 0) << amcheck->output;
   StopServer(r.pid);
-  auto checksums = RunAsServerUser({Source().binaries().Path("pg_checksums"), "--check", "-D", r.pgdata});
+  auto checksums = RunAsServerUser({SharedSource().binaries().Path("pg_checksums"), "--check", "-D", r.pgdata});
   EXPECT_EQ(checksums.exit_code, 0) << checksums.output;
   stdfs::remove_all(r.pgdata);
 }
@@ -122,7 +118,7 @@ TEST(Physical, IncrementalAndDifferentialReferenceUnchangedFiles) {
   // Files written just before the full backup started are compared by checksum, not
   // trusted by time: wait past the safety margin so the test sees plain references too.
   std::this_thread::sleep_for(std::chrono::milliseconds(1200));
-  auto conn = MustConnect(Source().ConnInfo(db));
+  auto conn = MustConnect(SharedSource().ConnInfo(db));
   ASSERT_TRUE(conn.Exec("INSERT INTO blobs SELECT g, 'changed' FROM generate_series(1000, 1100) g").ok());
   auto incr = Backup();  // the default mode: incr
   ASSERT_EQ(incr.exit_code, 0) << incr.out << incr.err;
@@ -138,10 +134,10 @@ TEST(Physical, IncrementalAndDifferentialReferenceUnchangedFiles) {
   auto diff = Backup({"--mode", "diff"});
   ASSERT_EQ(diff.exit_code, 0) << diff.out << diff.err;
   EXPECT_EQ(diff.Json()["reference"], full_id);
-  auto expected = PermanentTableFingerprints(Source().ConnInfo(db));
+  auto expected = PermanentTableFingerprints(SharedSource().ConnInfo(db));
 
   // verify reads the referenced files from the backups that store them.
-  auto verified = RunCli({"verify", diff.Json()["id"], "--repo", Repo()});
+  auto verified = RunCli({"verify", diff.Json()["id"], "--repo", SharedRepo()});
   EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
 
   auto r = RestoreAndStart("phys_incr_restored", {"--immediate"});
@@ -152,7 +148,7 @@ TEST(Physical, IncrementalAndDifferentialReferenceUnchangedFiles) {
 
   // --delta on the directory the server just ran in: unchanged files are kept, the
   // server's new files (WAL of the new timeline, ...) removed, and it recovers again.
-  auto again = RunCli({"restore", "--repo", Repo(), "--pgdata", r.pgdata, "--delta", "--yes", "--immediate",
+  auto again = RunCli({"restore", "--repo", SharedRepo(), "--pgdata", r.pgdata, "--delta", "--yes", "--immediate",
                        "--start", "--port", std::to_string(r.port), "--json"});
   ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
   auto aj = again.Json();
@@ -165,7 +161,7 @@ TEST(Physical, IncrementalAndDifferentialReferenceUnchangedFiles) {
 
 TEST(Physical, PointInTimeRestoreHoldsExactlyTheCommittedTransactions) {
   std::string db = SourceDb("phys_pitr");
-  auto conn = MustConnect(Source().ConnInfo(db));
+  auto conn = MustConnect(SharedSource().ConnInfo(db));
   ASSERT_TRUE(conn.Exec("CREATE TABLE events (id int PRIMARY KEY, at timestamptz DEFAULT clock_timestamp())").ok());
   auto b = Backup();
   ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
@@ -206,20 +202,20 @@ TEST(Physical, PointInTimeRestoreHoldsExactlyTheCommittedTransactions) {
 }
 
 TEST(Physical, TargetsBeforeEveryBackupAndNonEmptyDirectoriesAreRefused) {
-  auto early = RunCli({"restore", "--repo", Repo(), "--pgdata", TempPath("never"), "--target-time",
-                       "2001-01-01 00:00:00+00"});
+  auto early = RunCli(
+      {"restore", "--repo", SharedRepo(), "--pgdata", TempPath("never"), "--target-time", "2001-01-01 00:00:00+00"});
   EXPECT_EQ(early.exit_code, 2) << early.out << early.err;
   EXPECT_NE(early.err.find("no physical backup can reach"), std::string::npos) << early.err;
 
   std::string busy = MakeFiles("phys_busy", {{"keep.txt", "mine"}});
-  auto refused = RunCli({"restore", "--repo", Repo(), "--pgdata", busy});
+  auto refused = RunCli({"restore", "--repo", SharedRepo(), "--pgdata", busy});
   EXPECT_EQ(refused.exit_code, 2) << refused.out << refused.err;
   EXPECT_NE(refused.err.find("is not empty"), std::string::npos) << refused.err;
   // --delta needs a confirmation, and a data directory to work on.
-  auto unconfirmed = RunCli({"restore", "--repo", Repo(), "--pgdata", busy, "--delta"});
+  auto unconfirmed = RunCli({"restore", "--repo", SharedRepo(), "--pgdata", busy, "--delta"});
   EXPECT_EQ(unconfirmed.exit_code, 2);
   EXPECT_NE(unconfirmed.err.find("--yes"), std::string::npos) << unconfirmed.err;
-  auto not_pgdata = RunCli({"restore", "--repo", Repo(), "--pgdata", busy, "--delta", "--yes"});
+  auto not_pgdata = RunCli({"restore", "--repo", SharedRepo(), "--pgdata", busy, "--delta", "--yes"});
   EXPECT_EQ(not_pgdata.exit_code, 2);
   EXPECT_NE(not_pgdata.err.find("does not look like a data directory"), std::string::npos) << not_pgdata.err;
   std::ifstream kept(busy + "/keep.txt");
@@ -229,7 +225,7 @@ TEST(Physical, TargetsBeforeEveryBackupAndNonEmptyDirectoriesAreRefused) {
 
 TEST(Physical, CorruptPageIsReportedByFileAndBlock) {
   std::string db = SourceDb("phys_corrupt");
-  auto conn = MustConnect(Source().ConnInfo(db));
+  auto conn = MustConnect(SharedSource().ConnInfo(db));
   // Frozen and checkpointed: nothing (hint bits, vacuum) writes the page again before the
   // backup's checkpoint, which would overwrite the damage from shared buffers.
   ASSERT_TRUE(conn.Exec("CREATE TABLE victim (id int, pad text); INSERT INTO victim SELECT g, repeat('x', 200) "
@@ -238,7 +234,7 @@ TEST(Physical, CorruptPageIsReportedByFileAndBlock) {
   ASSERT_TRUE(conn.Exec("VACUUM FREEZE victim").ok());
   ASSERT_TRUE(conn.Exec("CHECKPOINT").ok());
   std::string rel = ValueOf(conn, "SELECT pg_relation_filepath('victim')");
-  std::string path = Source().data_dir().string() + "/" + rel;
+  std::string path = SharedSource().data_dir().string() + "/" + rel;
   {
     // Damage block 1 in the middle of its tuples, leaving the header (and its LSN) alone.
     std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
@@ -253,7 +249,7 @@ TEST(Physical, CorruptPageIsReportedByFileAndBlock) {
   EXPECT_EQ(j["page_errors"][0]["file"], rel);
   EXPECT_EQ(j["page_errors"][0]["blocks"], nlohmann::json::array({1}));
   // Later tests must not inherit the damage.
-  conn = MustConnect(Source().ConnInfo("postgres"));
+  conn = MustConnect(SharedSource().ConnInfo("postgres"));
   ASSERT_TRUE(conn.Exec("DROP DATABASE " + pg::QuoteIdent(db)).ok());
 }
 

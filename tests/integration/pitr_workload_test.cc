@@ -23,21 +23,12 @@ namespace pgk::test {
 
 namespace {
 
-const std::string& Repo() {
-  static const std::string repo = ServerOwnedDir("pitr-workload-repo");
-  return repo;
-}
-
-pg::LocalCluster& Source() {
-  static std::unique_ptr<pg::LocalCluster> cluster =
-      StartArchivingCluster("pitr-workload-src", Repo(), {"track_commit_timestamp=on"});
-  return *cluster;
-}
-
 // The events committed at or before `t` (a timestamptz literal): count and digest of ids.
 std::string EventsAtOrBefore(pg::Connection& c, const std::string& t) {
-  return ValueOf(c, "SELECT count(*) || ' ' || md5(string_agg(id::text, ',' ORDER BY id)) FROM position_events "
-                    "WHERE pg_xact_commit_timestamp(xmin) <= " + pg::QuoteLiteral(t) + "::timestamptz");
+  return ValueOf(c,
+                 "SELECT count(*) || ' ' || md5(string_agg(id::text, ',' ORDER BY id)) FROM position_events "
+                 "WHERE pg_xact_commit_timestamp(xmin) <= " +
+                     pg::QuoteLiteral(t) + "::timestamptz");
 }
 
 std::string AllEvents(pg::Connection& c) {
@@ -48,16 +39,16 @@ std::string AllEvents(pg::Connection& c) {
 
 TEST(PitrWorkload, EveryTargetHoldsExactlyTheTransactionsCommittedByThenAndTheInvariant) {
   const std::string db = "ledger";
-  ASSERT_TRUE(Source().CreateDatabase(db).ok());
-  auto conn = MustConnect(Source().ConnInfo(db));
+  ASSERT_TRUE(SharedSource().CreateDatabase(db).ok());
+  auto conn = MustConnect(SharedSource().ConnInfo(db));
   ASSERT_TRUE(demo::ApplyExampleMigrations(conn, "").ok());
   ASSERT_TRUE(workload::Seed(conn, {.positions = 300}).ok());
   auto b = RunCliAsServerUser(
-      {"backup", "--type", "physical", "--db", Source().ConnInfo(), "--repo", Repo(), "--json"});
+      {"backup", "--type", "physical", "--db", SharedSource().ConnInfo(), "--repo", SharedRepo(), "--json"});
   ASSERT_EQ(b.exit_code, 0) << b.All();
 
-  auto ran = workload::Run({.conninfo = Source().ConnInfo(db), .rate = 150, .duration_s = 6, .clients = 2,
-                            .random_seed = 7});
+  auto ran = workload::Run(
+      {.conninfo = SharedSource().ConnInfo(db), .rate = 150, .duration_s = 6, .clients = 2, .random_seed = 7});
   ASSERT_TRUE(ran.ok()) << ran.status().ToString();
   ASSERT_GT(ran->state_changes, 300);
   SwitchAndWaitArchived(conn);
@@ -83,15 +74,15 @@ TEST(PitrWorkload, EveryTargetHoldsExactlyTheTransactionsCommittedByThenAndTheIn
     auto port = pg::FindFreePort();
     ASSERT_TRUE(port.ok());
     std::string pgdata = TempPath("pitr-workload-" + std::to_string(i));
-    std::vector<std::string> args = {"restore", "--repo", Repo(), "--pgdata", pgdata, "--start", "--port",
-                                     std::to_string(*port), "--json"};
+    std::vector<std::string> args = {"restore", "--repo", SharedRepo(),          "--pgdata", pgdata,
+                                     "--start", "--port", std::to_string(*port), "--json"};
     if (!latest) args.insert(args.end(), {"--target-time", targets[i]});
     auto r = RunCli(args);
     ASSERT_EQ(r.exit_code, 0) << r.All();
     auto report = r.Json();
     pid_t pid = report["started"]["pid"].get<pid_t>();
     {
-      auto restored = MustConnect(RestoredConninfo(Source(), *port, db));
+      auto restored = MustConnect(RestoredConninfo(SharedSource(), *port, db));
       EXPECT_EQ(AllEvents(restored), expected);
       auto inv = workload::VerifyInvariant(restored);
       ASSERT_TRUE(inv.ok()) << inv.status().ToString();

@@ -2,11 +2,18 @@
 
 #include "cli/output.h"
 #include "common/fs.h"
+#include "common/markup.h"
+#include "common/parallel.h"
 #include "common/status.h"
+#include "common/utc_time.h"
 #include "pg/quote.h"
 #include "workload/model.h"
 
 #include <sys/stat.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
 
 namespace pgk {
 
@@ -86,6 +93,49 @@ TEST(WorkloadModel, StateMachine) {
   EXPECT_EQ(a.rfind("pos_", 0), 0u);
   EXPECT_EQ(a.size(), 24u);
   EXPECT_NE(a, b);
+}
+
+TEST(Parallel, EveryItemOnceOnAtMostJobsWorkers) {
+  std::mutex mu;
+  std::multiset<size_t> seen;
+  std::set<int> workers;
+  ParallelFor(100, 3, [&](int w, size_t i) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.insert(i);
+    workers.insert(w);
+  });
+  ASSERT_EQ(seen.size(), 100u);
+  for (size_t i = 0; i < 100; ++i) EXPECT_EQ(seen.count(i), 1u);
+  for (int w : workers) EXPECT_TRUE(w >= 0 && w < 3);
+}
+
+TEST(Parallel, FirstErrorStopsFurtherItemsAndIsReturned) {
+  std::atomic<int> ran{0};
+  Status s = ParallelForEach(1000, 1, [&](int, size_t i) {
+    ++ran;
+    return i == 5 ? Status::IO("item 5 failed") : Status::Ok();
+  });
+  EXPECT_EQ(s.message(), "item 5 failed");
+  EXPECT_EQ(ran.load(), 6);  // one worker: nothing after the failing item started
+  ran = 0;
+  s = ParallelForEach(
+      1000, 2, [&](int, size_t) { return ++ran >= 10 ? Status::IO("late") : Status::Ok(); },
+      [&] { return ran.load() >= 3; });
+  EXPECT_TRUE(s.ok()) << s.ToString();  // stopped by `stop`, not by an error
+  EXPECT_LE(ran.load(), 4);             // at most one item per other worker after the stop
+}
+
+TEST(Markup, EscapesTheFiveCharacters) {
+  EXPECT_EQ(EscapeMarkup("<a href=\"x\">Tom & Jerry's</a>"),
+            "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&apos;s&lt;/a&gt;");
+  EXPECT_EQ(EscapeMarkup("plain ünïcode"), "plain ünïcode");
+}
+
+TEST(UtcTime, FormatsInUtcWhateverTheLocalZone) {
+  EXPECT_EQ(FormatUtc(0, kIsoUtc), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(FormatUtc(1796583845, kIsoUtc), "2026-12-06T19:04:05Z");
+  EXPECT_EQ(FormatUtc(1796583845, kCompactUtc), "20261206T190405Z");
+  EXPECT_EQ(FormatUtc(1796583845, "_old_%Y%m%dT%H%M%S"), "_old_20261206T190405");
 }
 
 }  // namespace pgk

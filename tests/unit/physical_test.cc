@@ -6,10 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "common/fs.h"
 #include "physical/incremental.h"
 #include "physical/page_checksum.h"
 #include "physical/pgdata.h"
 #include "physical/recovery.h"
+#include "physical/restore_fs.h"
 #include "repo/manifest.h"
 #include "repo/retention.h"
 
@@ -310,6 +312,25 @@ TEST(PhysicalRetention, BackupsOthersReferToAreKept) {
       EXPECT_EQ(d.reasons, std::vector<std::string>{"needed by 3-I"});
     }
   }
+}
+
+// The physical restore's one sync pass: every file is waited for, and one that cannot be
+// synced (here: removed meanwhile) fails the pass, named, so pg_control is never written.
+TEST(RestoreFs, SyncFilesNamesTheFileItCouldNotSync) {
+  auto dir = fs::TempDir::Create("pgk-unit-");
+  ASSERT_TRUE(dir.ok());
+  std::vector<std::string> paths;
+  for (int i = 0; i < 8; ++i) {
+    paths.push_back((dir->path() / ("f" + std::to_string(i))).string());
+    ASSERT_TRUE(fs::WriteFile(paths.back(), "data").ok());
+  }
+  EXPECT_TRUE(SyncFiles(paths, 2).ok());
+  std::string gone = (dir->path() / "vanished").string();
+  paths.insert(paths.begin() + 3, gone);
+  Status s = SyncFiles(paths, 2);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("cannot fsync"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find(gone), std::string::npos) << s.ToString();
 }
 
 }  // namespace

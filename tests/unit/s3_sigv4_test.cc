@@ -6,6 +6,7 @@
 #include <map>
 
 #include "common/hash.h"
+#include "common/markup.h"
 #include "storage/s3/s3_config.h"
 #include "storage/s3/sigv4.h"
 #include "storage/s3/xml.h"
@@ -172,8 +173,8 @@ TEST(S3XmlTest, UnescapesEntities) {
   EXPECT_EQ(XmlUnescape("a&amp;b&lt;c&gt;d&quot;e&apos;f"), "a&b<c>d\"e'f");
   EXPECT_EQ(XmlUnescape("&#65;&#x42;&#xE9;"), "AB\xC3\xA9");
   EXPECT_EQ(XmlUnescape("a & b &bogus; c"), "a & b &bogus; c");
-  EXPECT_EQ(XmlEscape("<a&'\">"), "&lt;a&amp;&apos;&quot;&gt;");
-  EXPECT_EQ(XmlUnescape(XmlEscape("k<&>'\"")), "k<&>'\"");
+  EXPECT_EQ(EscapeMarkup("<a&'\">"), "&lt;a&amp;&apos;&quot;&gt;");
+  EXPECT_EQ(XmlUnescape(EscapeMarkup("k<&>'\"")), "k<&>'\"");
 }
 
 TEST(S3XmlTest, FindsElements) {

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/markup.h"
 #include "storage/s3/s3_client.h"
 #include "storage/s3/s3_config.h"
 #include "storage/s3/s3_writer.h"
@@ -160,7 +161,7 @@ class S3Storage : public Storage {
     for (size_t i = 0; i < files.size(); i += kDeleteBatch) {
       std::string body = "<Delete><Quiet>true</Quiet>";
       for (size_t j = i; j < std::min(files.size(), i + kDeleteBatch); ++j) {
-        body += "<Object><Key>" + s3::XmlEscape(root + files[j].path) + "</Key></Object>";
+        body += "<Object><Key>" + EscapeMarkup(root + files[j].path) + "</Key></Object>";
       }
       body += "</Delete>";
       S3Request req{"POST",

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/markup.h"
 #include "storage/s3/xml.h"
 
 namespace pgk::storage::s3 {
@@ -65,7 +66,7 @@ class S3Writer : public Writer {
     StopWorkers();
     std::string body = "<CompleteMultipartUpload>";
     for (size_t i = 0; i < etags_.size(); ++i) {
-      body += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>" + XmlEscape(etags_[i]) +
+      body += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>" + EscapeMarkup(etags_[i]) +
               "</ETag></Part>";
     }
     body += "</CompleteMultipartUpload>";

@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "common/hash.h"
+#include "common/utc_time.h"
 
 namespace pgk::storage::s3 {
 
@@ -38,7 +39,6 @@ std::string TrimCollapse(std::string_view v) {
 bool Unreserved(unsigned char c) { return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~'; }
 
 }  // namespace
-
 
 std::string HmacSha256(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -86,13 +86,7 @@ std::string CanonicalQuery(const QueryList& query) {
   return out;
 }
 
-std::string AmzDate(std::time_t t) {
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
+std::string AmzDate(std::time_t t) { return FormatUtc(t, kCompactUtc); }
 
 Signature SignV4(const SignInput& input, const Credentials& credentials, std::string_view region,
                  std::string_view service, std::string_view amz_date) {

@@ -21,8 +21,6 @@ std::optional<std::string> XmlText(std::string_view xml, std::string_view tag);
 
 // Decodes &amp; &lt; &gt; &quot; &apos; and numeric references (&#NN; &#xHH;).
 std::string XmlUnescape(std::string_view text);
-// Escapes & < > " ' for element content (keys in DeleteObjects requests).
-std::string XmlEscape(std::string_view text);
 
 // ISO 8601 UTC as in LastModified ("2009-10-12T17:50:30.000Z") to seconds since the
 // epoch; nullopt when malformed.
