@@ -40,8 +40,13 @@ std::string SlotName(const Context& ctx, const ReceiveArgs& a) {
   return !a.slot.empty() ? a.slot : ctx.config.GetString("wal.slot").value_or("pgkeeper");
 }
 
+// database.connect_timeout, else 10 s: what the receiver itself waits for a connection.
+int ConnectTimeout(const Context& ctx) {
+  return static_cast<int>(ctx.config.GetInt("database.connect_timeout").value_or(10));
+}
+
 int SlotCommand(Context& ctx, const ReceiveArgs& a, const std::string& conninfo, const std::string& slot) {
-  auto conn = wal::ReplicationConnection::Connect(conninfo, a.application_name, 10);
+  auto conn = wal::ReplicationConnection::Connect(conninfo, a.application_name, ConnectTimeout(ctx));
   if (!conn.ok()) return ctx.Fail(conn.status());
   if (a.create_slot) {
     Status s = conn->CreateSlot(slot);
@@ -80,7 +85,7 @@ int Run(Context& ctx, const ReceiveArgs& a) {
   o.synchronous = a.synchronous;
   o.status_interval_s = a.status_interval;
   o.loop = !a.no_loop;
-  if (auto t = ctx.config.GetInt("database.connect_timeout")) o.connect_timeout_s = static_cast<int>(*t);
+  o.connect_timeout_s = ConnectTimeout(ctx);
   auto push = WalPushOptions(ctx, a.compression, a.level);
   if (!push.ok()) return ctx.Fail(push.status());
   o.push = *push;

@@ -3,7 +3,12 @@
 // repository) and the report.
 #include "cli/restore_replace.h"
 
+#include <unistd.h>
+
+#include <optional>
+
 #include "backup/logical.h"
+#include "cli/progress.h"
 #include "cli/prompt.h"
 #include "common/log.h"
 #include "pipeline/compress.h"
@@ -66,7 +71,19 @@ int RunReplace(Context& ctx, repo::Repository& repo, const repo::Manifest& m, co
   if (!a.no_safety_backup) {
     o.safety_backup = [&](const std::string& conninfo) { return SafetyBackup(ctx, repo, a.jobs, conninfo); };
   }
+  // Drawn from the data load on, not before: the typed confirmation and the safety
+  // backup's own output come first.
+  std::optional<ProgressBar> bar;
+  o.on_total_bytes = [&](int64_t total) {
+    bar.emplace(isatty(STDERR_FILENO) != 0 && !ctx.out.json() && log::CurrentVerbosity() != log::Verbosity::kQuiet,
+                "restore");
+    bar->SetTotal(total);
+  };
+  o.on_bytes = [&](int64_t n) {
+    if (bar) bar->Add(n);  // set before the loading threads start
+  };
   auto report = restore::ReplaceDatabase(repo, m, o);
+  if (bar) bar->Finish();
   if (!report.ok()) return ctx.Fail(report.status());
   const auto& r = *report;
   const Output& out = ctx.out;

@@ -266,7 +266,9 @@ Result<ReplaceReport> ReplaceDatabase(repo::Repository& repo, const repo::Manife
                     .jobs = o.jobs,
                     .verify_first = false,  // done above, before the safety backup
                     .reindex = o.reindex,
-                    .create_clauses = CreateClauses(props)};
+                    .create_clauses = CreateClauses(props),
+                    .on_total_bytes = o.on_total_bytes,
+                    .on_bytes = o.on_bytes};
   log::Info("restoring {} into the temporary database {}", m.id, tmp);
   auto restored = RestoreDatabase(repo, m, ro);  // drops tmp itself when it fails
   if (!restored.ok()) return Untouched(restored.status(), db, "");

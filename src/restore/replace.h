@@ -25,6 +25,9 @@ struct ReplaceOptions {
   bool terminate_sessions = false;  // disconnect DB's sessions (else refuse while there are any)
   bool keep_old = false;            // keep the replaced database under OldName() instead of dropping it
   bool reindex = false;
+  // Progress of the data load into the temporary database (see RestoreOptions).
+  std::function<void(int64_t)> on_total_bytes;
+  std::function<void(int64_t)> on_bytes;
   // Called once the checks have passed and before anything is changed: the confirmation.
   std::function<Status()> confirm;
   // Takes the safety backup of DB (given a conninfo to it) and returns its id; unset: none.
