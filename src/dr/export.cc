@@ -5,6 +5,7 @@
 
 #include "common/fs.h"
 #include "pg/connection.h"
+#include "pg/copy_relay.h"
 #include "pg/quote.h"
 
 namespace pgk::dr {
@@ -67,21 +68,12 @@ Result<ExportResult> ExportLostRows(const ExportOptions& o) {
 
   PGK_RETURN_IF_ERROR(side.Exec("CREATE TEMPORARY TABLE pgkeeper_dr_live (k text, h text)"));
   if (!r.live_table_missing) {
-    // The live table's (key, digest) pairs, one line each: ~60 bytes a row in memory.
-    std::string buffer;
-    PGK_RETURN_IF_ERROR(live.CopyOut("COPY (SELECT " + key_expr + ", md5(t::text) FROM " + qualified + " t) TO STDOUT",
-                                     [&](std::string_view chunk) {
-                                       buffer.append(chunk);
-                                       return Status::Ok();
-                                     }));
-    size_t pos = 0;
-    PGK_RETURN_IF_ERROR(side.CopyIn("COPY pg_temp.pgkeeper_dr_live FROM STDIN", [&](std::string& out) -> Result<bool> {
-      if (pos >= buffer.size()) return false;
-      size_t n = std::min<size_t>(buffer.size() - pos, 256 * 1024);
-      out.append(buffer, pos, n);
-      pos += n;
-      return true;
-    }).status());
+    // The live table's (key, digest) pairs, streamed from the live server into the side
+    // one: memory holds a few MB of them, whatever the table's size.
+    PGK_RETURN_IF_ERROR(pg::RelayCopy(live,
+                                      "COPY (SELECT " + key_expr + ", md5(t::text) FROM " + qualified + " t) TO STDOUT",
+                                      side, "COPY pg_temp.pgkeeper_dr_live FROM STDIN")
+                            .status());
     PGK_RETURN_IF_ERROR(side.Exec("CREATE INDEX ON pg_temp.pgkeeper_dr_live (k, h); ANALYZE pg_temp.pgkeeper_dr_live"));
   }
   std::string lost =

@@ -5,6 +5,7 @@
 
 #include "harness/harness.h"
 #include "pg/conninfo.h"
+#include "pg/copy_relay.h"
 #include "pg/quote.h"
 
 namespace pgk::test {
@@ -12,7 +13,8 @@ namespace pgk::test {
 TEST(Connection, ParametersAndNulls) {
   auto db = CreateDatabase("conn_params");
   auto conn = Connect(db);
-  auto r = conn.Query("SELECT $1::text, $2::int + 1, $3::text IS NULL", {std::string("it's \"x\""), std::string("41"), std::nullopt});
+  auto r = conn.Query("SELECT $1::text, $2::int + 1, $3::text IS NULL",
+                      {std::string("it's \"x\""), std::string("41"), std::nullopt});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->GetString(0, 0), "it's \"x\"");
   EXPECT_EQ(r->GetInt(0, 1), 42);
@@ -61,7 +63,8 @@ TEST(Connection, CopyInAndOutRoundTrip) {
   ASSERT_TRUE(conn.Exec("CREATE TABLE t (id int, note text)").ok());
   int sent = 0;
   auto in = conn.CopyIn("COPY t FROM STDIN", [&](std::string& buf) -> Result<bool> {
-    for (int i = 0; i < 1000 && sent < 10000; ++i, ++sent) buf += std::to_string(sent) + "\tnote\\t" + std::to_string(sent) + "\n";
+    for (int i = 0; i < 1000 && sent < 10000; ++i, ++sent)
+      buf += std::to_string(sent) + "\tnote\\t" + std::to_string(sent) + "\n";
     return sent < 10000;
   });
   ASSERT_TRUE(in.ok()) << in.status().ToString();
@@ -92,12 +95,44 @@ TEST(Connection, CopyInProducerErrorAbortsCleanly) {
   EXPECT_EQ(*conn.QueryValue("SELECT count(*) FROM t"), "0");
 }
 
+// Rows streamed between two sessions (dr's export compares a live table with a restored
+// copy this way): all arrive, through a buffer far smaller than the data; a source that
+// fails halfway aborts the target's COPY, which then stores nothing.
+TEST(Connection, RelayCopyStreamsBetweenSessionsAndFailsAsAWhole) {
+  auto from = Connect(CreateDatabase("conn_relay_from"));
+  auto to = Connect(CreateDatabase("conn_relay_to"));
+  ASSERT_TRUE(to.Exec("CREATE TABLE t (id int, note text)").ok());
+  auto rows = pg::RelayCopy(from, "COPY (SELECT g, repeat('x', 50) FROM generate_series(1, 300000) g) TO STDOUT", to,
+                            "COPY t FROM STDIN", 64 << 10);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(*rows, 300000);
+  EXPECT_EQ(*to.QueryValue("SELECT count(*) || ' ' || sum(id) FROM t"), "300000 45000150000");
+
+  ASSERT_TRUE(to.Exec("TRUNCATE t").ok());
+  auto failed =
+      pg::RelayCopy(from, "COPY (SELECT g, (1 / (200000 - g))::text FROM generate_series(1, 300000) g) TO STDOUT", to,
+                    "COPY t FROM STDIN", 64 << 10);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find("division by zero"), std::string::npos) << failed.status().ToString();
+  EXPECT_EQ(*to.QueryValue("SELECT count(*) FROM t"), "0");
+  // Both sessions are usable afterwards.
+  EXPECT_EQ(*from.QueryValue("SELECT 1"), "1");
+  EXPECT_EQ(*to.QueryValue("SELECT 1"), "1");
+
+  // The target fails (a row that does not fit): the source's COPY is cancelled.
+  auto rejected = pg::RelayCopy(from, "COPY (SELECT g, 'n' FROM generate_series(1, 300000) g) TO STDOUT", to,
+                                "COPY t (id) FROM STDIN", 64 << 10);
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_NE(rejected.status().message().find("extra data"), std::string::npos) << rejected.status().ToString();
+  EXPECT_EQ(*to.QueryValue("SELECT count(*) FROM t"), "0");
+  EXPECT_EQ(*from.QueryValue("SELECT 1"), "1");
+}
+
 TEST(Connection, CopyOutSinkErrorStopsTheCopy) {
   auto conn = Connect(CreateDatabase("conn_copy_sink"));
   int calls = 0;
-  Status out = conn.CopyOut("COPY (SELECT g FROM generate_series(1, 1000000) g) TO STDOUT", [&](std::string_view) {
-    return ++calls == 10 ? Status::IO("disk full") : Status::Ok();
-  });
+  Status out = conn.CopyOut("COPY (SELECT g FROM generate_series(1, 1000000) g) TO STDOUT",
+                            [&](std::string_view) { return ++calls == 10 ? Status::IO("disk full") : Status::Ok(); });
   EXPECT_FALSE(out.ok());
   EXPECT_NE(out.message().find("disk full"), std::string::npos);
   EXPECT_TRUE(conn.Query("SELECT 1").ok());
@@ -166,8 +201,9 @@ TEST(ConnectionResolution, OrderIsFlagEnvConfigLibpq) {
   EXPECT_EQ(r.Json()["connection"]["source"], "libpq environment");
 
   // key=value conninfo and the postgres:// scheme work too.
-  r = RunCli({"check", "--json", "--db", "host=127.0.0.1 port=" + std::to_string(Cluster().port()) +
-                                             " user=postgres password=" + Password() + " dbname=" + flag_db},
+  r = RunCli({"check", "--json", "--db",
+              "host=127.0.0.1 port=" + std::to_string(Cluster().port()) + " user=postgres password=" + Password() +
+                  " dbname=" + flag_db},
              {}, dir);
   EXPECT_EQ(r.Json()["connection"]["database"], flag_db);
   std::string url = UrlWithPassword(flag_db);
@@ -179,13 +215,16 @@ TEST(ConnectionResolution, OrderIsFlagEnvConfigLibpq) {
 TEST(ConnectionResolution, ServiceFileIsUsed) {
   std::string db = CreateDatabase("res_service");
   std::string services = TempPath("pg_service.conf");
-  std::ofstream(services) << "[pgkeeper_test]\nhost=127.0.0.1\nport=" << Cluster().port() << "\nuser=postgres\ndbname=" << db << "\n";
-  auto r = RunCli({"check", "--json"}, {{"PGSERVICEFILE", services}, {"PGSERVICE", "pgkeeper_test"}, {"PGPASSWORD", Password()}});
+  std::ofstream(services) << "[pgkeeper_test]\nhost=127.0.0.1\nport=" << Cluster().port()
+                          << "\nuser=postgres\ndbname=" << db << "\n";
+  auto r = RunCli({"check", "--json"},
+                  {{"PGSERVICEFILE", services}, {"PGSERVICE", "pgkeeper_test"}, {"PGPASSWORD", Password()}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.Json()["connection"]["database"], db);
   EXPECT_EQ(r.Json()["connection"]["source"], "libpq environment");
   // A service named in --db works the same way.
-  r = RunCli({"check", "--json", "--db", "service=pgkeeper_test"}, {{"PGSERVICEFILE", services}, {"PGPASSWORD", Password()}});
+  r = RunCli({"check", "--json", "--db", "service=pgkeeper_test"},
+             {{"PGSERVICEFILE", services}, {"PGPASSWORD", Password()}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.Json()["connection"]["database"], db);
 }
@@ -195,8 +234,9 @@ TEST(ConnectionResolution, PgpassFileIsUsed) {
   std::string pgpass = TempPath("pgpass_test");
   std::ofstream(pgpass) << "127.0.0.1:" << Cluster().port() << ":*:postgres:" << Password() << "\n";
   std::filesystem::permissions(pgpass, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  auto r = RunCli({"check", "--json", "--db", "postgresql://postgres@127.0.0.1:" + std::to_string(Cluster().port()) + "/" + db},
-                  {{"PGPASSFILE", pgpass}});
+  auto r = RunCli(
+      {"check", "--json", "--db", "postgresql://postgres@127.0.0.1:" + std::to_string(Cluster().port()) + "/" + db},
+      {{"PGPASSFILE", pgpass}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.Json()["connection"]["database"], db);
 }
