@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -226,6 +227,39 @@ TEST(PhysicalReplication, ReplicationRoleSufficesAndAPgHbaRefusalIsExplained) {
   EXPECT_NE(refused.err.find("host replication <user>"), std::string::npos) << refused.err;
   EXPECT_EQ(refused.All().find("Repl-pw-456"), std::string::npos) << refused.All();
   EXPECT_EQ(BackupIds(), before);
+}
+
+// Over BASE_BACKUP the server checks the page checksums (VERIFY_CHECKSUMS) and reports a
+// bad page as a WARNING, then fails the command at its end: the backup is still complete,
+// listed, and reports the page by file and block like the data directory copy (exit 1).
+TEST(PhysicalReplication, CorruptPageIsReportedByFileAndBlock) {
+  std::string db = "physrepl_corrupt_" + std::to_string(::getpid());
+  ASSERT_TRUE(SharedSource().CreateDatabase(db).ok());
+  auto conn = MustConnect(SharedSource().ConnInfo(db));
+  // Frozen and checkpointed: nothing writes the page again from shared buffers.
+  ASSERT_TRUE(conn.Exec("CREATE TABLE victim (id int, pad text); INSERT INTO victim SELECT g, repeat('x', 200) "
+                        "FROM generate_series(1, 200) g")
+                  .ok());
+  ASSERT_TRUE(conn.Exec("VACUUM FREEZE victim").ok());
+  ASSERT_TRUE(conn.Exec("CHECKPOINT").ok());
+  std::string rel = ValueOf(conn, "SELECT pg_relation_filepath('victim')");
+  {
+    std::fstream f(SharedSource().data_dir().string() + "/" + rel, std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(f.good()) << rel;
+    f.seekp(8192 + 4000);  // block 1, among its tuples; the header and its LSN intact
+    f.write("CORRUPTED", 9);
+  }
+  auto b = Backup(SharedSource().ConnInfo(), {"--source", "replication"});
+  EXPECT_EQ(b.exit_code, 1) << b.out << b.err;
+  auto j = b.Json();
+  EXPECT_EQ(j["source"], "replication");
+  ASSERT_EQ(j["page_errors"].size(), 1u) << j.dump();
+  EXPECT_EQ(j["page_errors"][0]["file"], rel);
+  EXPECT_EQ(j["page_errors"][0]["blocks"], nlohmann::json::array({1}));
+  auto ids = BackupIds();
+  EXPECT_NE(std::find(ids.begin(), ids.end(), j["id"].get<std::string>()), ids.end());
+  conn = MustConnect(SharedSource().ConnInfo("postgres"));
+  ASSERT_TRUE(conn.Exec("DROP DATABASE " + db).ok());
 }
 
 // A server with no walsender slots: the refusal says which setting to raise.
