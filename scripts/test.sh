@@ -8,5 +8,13 @@ cd "$(dirname "$0")/.."
 # The S3 driver's integration test runs against s3rver (npm registry), installed here once.
 ./scripts/s3-test-server.sh >/dev/null
 ./scripts/build.sh
+# As root the test clusters, their archive_command and the commands that share a
+# repository with them run as `postgres`, which must be able to reach the binary.
+if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$PWD/build/pgkeeper"; then
+  echo "error: the postgres user cannot execute $PWD/build/pgkeeper" >&2
+  echo "hint: the tests run PostgreSQL and pgkeeper's archive_command as postgres; make every directory above" \
+    "the clone traversable (chmod o+x; e.g. /root and mktemp -d directories are 0700) or clone elsewhere" >&2
+  exit 2
+fi
 cd build
 exec ctest -j"${JOBS:-2}" --output-on-failure --timeout 900

@@ -13,6 +13,8 @@
 
 #include "cli/commands.h"
 #include "common/child_fds.h"
+#include "common/config.h"
+#include "common/interrupt.h"
 #include "common/log.h"
 #include "common/version.h"
 #include "pg/conninfo.h"
@@ -40,6 +42,46 @@ std::string HostName() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
   return buf;
+}
+
+// serve's --repo and --key-file go to every job that does not name its own.
+void PassRepositoryFlags(const ServeArgs& a, std::vector<serve::JobSpec>* jobs) {
+  for (auto& job : *jobs) {
+    if (!a.repo.empty() && !HasFlag(job.args, "--repo")) job.args.insert(job.args.end(), {"--repo", a.repo});
+    if (!a.key_file.empty() && !HasFlag(job.args, "--key-file")) {
+      job.args.insert(job.args.end(), {"--key-file", a.key_file});
+    }
+  }
+}
+
+// SIGHUP: the config file read again; its [serve] section replaces the jobs, time zone,
+// webhook, keep_runs and refresh_seconds. A file that does not load changes nothing. What
+// serve took from elsewhere at start-up (the database, the repository, the listen
+// address) needs a restart, and the log says so when the file changed it.
+void Reload(const Context& ctx, const ServeArgs& a, const std::string& listening, serve::Service* service) {
+  bool required = !ctx.options.config_path.empty();
+  std::string path = required ? ctx.options.config_path : "pgkeeper.toml";
+  log::Info("SIGHUP: reloading {}", path);
+  auto config = Config::Load(path, required);
+  if (!config.ok()) {
+    log::Error("reload failed, the running configuration stays: {}", config.status().ToString());
+    return;
+  }
+  auto sc = serve::LoadServeConfig(*config);
+  if (!sc.ok()) {
+    log::Error("reload failed, the running configuration stays: {}", sc.status().ToString());
+    return;
+  }
+  for (const char* key : {"repository.url", "repository.key_file", "database.url"}) {
+    if (config->GetString(key) != ctx.config.GetString(key)) {
+      log::Warn("reload: {} changed; serve keeps the value it started with until it is restarted", key);
+    }
+  }
+  if (a.listen.empty() && sc->listen != listening) {
+    log::Warn("reload: serve.listen changed to {}; the HTTP server moves there on restart", sc->listen);
+  }
+  PassRepositoryFlags(a, &sc->jobs);
+  service->Reload(std::move(sc).value());
 }
 
 Result<std::string> ScratchDir() {
@@ -87,12 +129,7 @@ int Run(Context& ctx, const ServeArgs& a) {
   // The database goes to the jobs through the environment: a URL in argv (with its
   // password) would be visible in `ps`.
   if (!ctx.options.db.empty()) o.runner.env["DATABASE_URL"] = ctx.options.db;
-  for (auto& job : o.config.jobs) {
-    if (!a.repo.empty() && !HasFlag(job.args, "--repo")) job.args.insert(job.args.end(), {"--repo", a.repo});
-    if (!a.key_file.empty() && !HasFlag(job.args, "--key-file")) {
-      job.args.insert(job.args.end(), {"--key-file", a.key_file});
-    }
-  }
+  PassRepositoryFlags(a, &o.config.jobs);
   SetChildrenInheritOnlyStdio(true);
   curl_global_init(CURL_GLOBAL_DEFAULT);  // before any thread: libcurl's global state is not thread-safe
 
@@ -123,6 +160,7 @@ int Run(Context& ctx, const ServeArgs& a) {
     std::fflush(stderr);
     ::_exit(clean ? 0 : 3);
   });
+  SetReloadHandler([&ctx, &a, listen, &service] { Reload(ctx, a, listen, &service); });
   service.Loop();
   // Loop returns only once Stop began, on the signal thread, which owns the exit.
   AwaitInterruptExit();
@@ -140,8 +178,9 @@ void SetupServe(CLI::App* cmd, Handler* handler) {
   cmd->add_option("--stop-timeout", a->stop_grace_s, "Seconds to wait for running jobs after SIGTERM (default 120)")
       ->check(CLI::Range(1.0, 86400.0));
   cmd->footer(
-      "Jobs come from [[serve.jobs]] in the config (docs/commands/serve.md). SIGTERM or SIGINT stop serve: "
-      "running jobs get the signal, abort safely, and serve exits 0.");
+      "Jobs come from [[serve.jobs]] in the config (docs/commands/serve.md). SIGHUP rereads the config's [serve] "
+      "section (jobs, time zone, webhook). SIGTERM or SIGINT stop serve: running jobs get the signal, abort "
+      "safely, and serve exits 0.");
   *handler = [a](Context& ctx) { return Run(ctx, *a); };
 }
 

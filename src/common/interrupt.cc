@@ -21,6 +21,7 @@ int g_next_id = 1;
 std::atomic<bool> g_interrupted{false};
 std::atomic<int> g_exit_code{-1};
 std::atomic<int> g_signal{0};
+std::function<void()> g_reload;  // guarded by g_mutex
 
 }  // namespace
 
@@ -35,7 +36,17 @@ void InstallInterruptHandler() {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     std::thread([set] {
       int sig = 0;
-      sigwait(&set, &sig);
+      for (;;) {
+        sigwait(&set, &sig);
+        if (sig != SIGHUP) break;
+        std::function<void()> reload;
+        {
+          std::lock_guard<std::mutex> lock(g_mutex);
+          reload = g_reload;
+        }
+        if (!reload) break;
+        reload();
+      }
       g_signal = sig;
       g_interrupted = true;
       std::fprintf(stderr, "\npgkeeper: interrupted (%s), cleaning up\n", strsignal(sig));
@@ -63,6 +74,11 @@ int AddCleanupHook(std::function<void()> fn) {
 void RemoveCleanupHook(int id) {
   std::lock_guard<std::mutex> lock(g_mutex);
   g_hooks.erase(id);
+}
+
+void SetReloadHandler(std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  g_reload = std::move(fn);
 }
 
 void SetInterruptExitCode(int code) { g_exit_code = code; }

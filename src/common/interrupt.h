@@ -1,7 +1,8 @@
 // SIGINT/SIGTERM/SIGHUP handling. InstallInterruptHandler() blocks those signals in every
 // thread and waits for them on a dedicated thread, where ordinary code may run (a plain
 // signal handler could not stop a server or close a connection safely). On a signal the
-// registered cleanup hooks run, newest first, and the process exits with 128+signal.
+// registered cleanup hooks run, newest first, and the process exits with 128+signal;
+// except SIGHUP when a reload handler is set (a daemon's "reread your configuration").
 #pragma once
 
 #include <functional>
@@ -20,6 +21,10 @@ void RemoveCleanupHook(int id);
 // a cleanup hook that has stopped it cleanly sets the exit code the process then exits with
 // (0) instead of 128+signal.
 void SetInterruptExitCode(int code);
+
+// From now on SIGHUP calls `fn` on the signal thread (one call at a time; SIGTERM waits
+// for it to return) instead of interrupting the process. Null: SIGHUP interrupts again.
+void SetReloadHandler(std::function<void()> fn);
 
 // True once a signal arrived (long loops may poll it to stop early).
 bool Interrupted();

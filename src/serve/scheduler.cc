@@ -38,6 +38,29 @@ Decisions Scheduler::Tick(int64_t now) {
   return d;
 }
 
-void Scheduler::Finished(size_t job) { state_[job].running = false; }
+void Scheduler::Finished(const std::string& job) {
+  for (size_t i = 0; i < jobs_.size(); ++i)
+    if (jobs_[i].name == job) state_[i].running = false;
+}
+
+void Scheduler::Reload(std::vector<JobSpec> jobs, TimeZone tz, int64_t now) {
+  bool same_zone = tz.name() == tz_.name();
+  std::vector<State> state(jobs.size());
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    State& s = state[i];
+    s.next = jobs[i].schedule.Next(now, tz);
+    for (size_t old = 0; old < jobs_.size(); ++old) {
+      if (jobs_[old].name != jobs[i].name) continue;
+      s.running = state_[old].running;
+      if (same_zone && jobs_[old].schedule.text() == jobs[i].schedule.text()) {
+        s.next = state_[old].next;
+        s.missed = state_[old].missed;
+      }
+    }
+  }
+  jobs_ = std::move(jobs);
+  tz_ = std::move(tz);
+  state_ = std::move(state);
+}
 
 }  // namespace pgk::serve

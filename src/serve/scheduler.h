@@ -7,6 +7,9 @@
 //   - Missed runs: at start-up, a job whose last scheduled time before now is later than
 //     the schedule its last recorded run was for runs once, immediately. A job with no
 //     recorded run at all is new and waits for its first fire time.
+//   - Reload (SIGHUP): the job list is replaced; a job that keeps its name keeps its
+//     state (running, next fire time, a pending catch-up) unless its schedule or the time
+//     zone changed, which recomputes its next fire time; a new job waits for its first.
 //
 // Thread safety: none; the caller serialises (serve holds one mutex around it).
 #pragma once
@@ -40,7 +43,9 @@ class Scheduler {
   // `last_scheduled`: job name -> the fire time of its last recorded run.
   void Start(int64_t now, const std::map<std::string, int64_t>& last_scheduled);
   Decisions Tick(int64_t now);
-  void Finished(size_t job);
+  // The run of the job named `job` ended (a job removed by Reload meanwhile: nothing).
+  void Finished(const std::string& job);
+  void Reload(std::vector<JobSpec> jobs, TimeZone tz, int64_t now);
 
   const std::vector<JobSpec>& jobs() const { return jobs_; }
   const TimeZone& timezone() const { return tz_; }

@@ -72,14 +72,14 @@ void Service::Loop() {
 // REQUIRES: mu_ held.
 void Service::StartJob(const Due& due) {
   ++running_;
-  const JobSpec& job = scheduler_.jobs()[due.job];
+  // A copy: a reload may replace the job list while this run goes on.
+  JobSpec job = scheduler_.jobs()[due.job];
   log::Info("job {}: starting {}{} (scheduled {})", job.name, job.command, due.missed ? ", a missed run" : "",
             IsoTime(static_cast<double>(due.scheduled)));
-  std::thread([this, due] { RunJob(due); }).detach();
+  std::thread([this, due, job = std::move(job)] { RunJob(due, job); }).detach();
 }
 
-void Service::RunJob(Due due) {
-  const JobSpec& job = scheduler_.jobs()[due.job];  // the job list never changes
+void Service::RunJob(Due due, JobSpec job) {
   double start = o_.clock->Now();
   RunOutcome outcome = runner_.Run(job);
   double end = o_.clock->Now();
@@ -92,11 +92,10 @@ void Service::RunJob(Due due) {
     if (nl == std::string::npos) break;
     from = nl + 1;
   }
-  Finish(due, outcome, start, end);
+  Finish(due, job, outcome, start, end);
 }
 
-void Service::Finish(const Due& due, const RunOutcome& outcome, double start, double end) {
-  const JobSpec& job = scheduler_.jobs()[due.job];
+void Service::Finish(const Due& due, const JobSpec& job, const RunOutcome& outcome, double start, double end) {
   RunRecord r;
   r.job = job.name;
   r.command = job.command;
@@ -112,10 +111,14 @@ void Service::Finish(const Due& due, const RunOutcome& outcome, double start, do
   r.backup_id = outcome.backup_id;
   r.host = o_.host;
   RunRecord previous;
+  int keep_runs = 0;
+  std::string webhook;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = last_.find(job.name);
     if (it != last_.end()) previous = it->second;
+    keep_runs = o_.config.keep_runs;
+    webhook = o_.config.webhook;
   }
   r.failures_total = previous.failures_total;
   r.last_success = previous.last_success;
@@ -136,7 +139,7 @@ void Service::Finish(const Due& due, const RunOutcome& outcome, double start, do
                r.duration(), r.exit_code, r.error);
   }
   if (records_) {
-    auto path = StoreRunRecord(*records_, r, o_.config.keep_runs);
+    auto path = StoreRunRecord(*records_, r, keep_runs);
     if (!path.ok()) log::Error("job {}: cannot write its run record: {}", job.name, path.status().message());
   }
   std::string event;
@@ -148,20 +151,42 @@ void Service::Finish(const Due& due, const RunOutcome& outcome, double start, do
     std::lock_guard<std::mutex> lock(mu_);
     last_[job.name] = stored;
   }
-  if (!event.empty() && !o_.config.webhook.empty()) {
-    Status s = PostWebhook(o_.config.webhook, WebhookPayload(event, r));
+  if (!event.empty() && !webhook.empty()) {
+    Status s = PostWebhook(webhook, WebhookPayload(event, r));
     if (!s.ok()) {
       log::Error("job {}: {} notification not delivered: {}", job.name, event, s.message());
     } else {
-      log::Info("job {}: {} notification sent to {}", job.name, event, MaskWebhookUrl(o_.config.webhook));
+      log::Info("job {}: {} notification sent to {}", job.name, event, MaskWebhookUrl(webhook));
     }
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    scheduler_.Finished(due.job);
+    scheduler_.Finished(job.name);
     --running_;
     refresh_wanted_ = true;
   }
+  cv_.notify_all();
+}
+
+void Service::Reload(ServeConfig config) {
+  int64_t now = static_cast<int64_t>(o_.clock->Now());
+  std::lock_guard<std::mutex> lock(mu_);
+  scheduler_.Reload(config.jobs, config.timezone, now);
+  o_.config.jobs = std::move(config.jobs);
+  o_.config.timezone = config.timezone;
+  o_.config.webhook = config.webhook;
+  o_.config.keep_runs = config.keep_runs;
+  o_.config.refresh_seconds = config.refresh_seconds;
+  cached_.timezone = config.timezone.name();
+  log::Info("reloaded the configuration: {} job(s) in {}", scheduler_.jobs().size(), config.timezone.name());
+  for (size_t i = 0; i < scheduler_.jobs().size(); ++i) {
+    const auto& j = scheduler_.jobs()[i];
+    auto next = scheduler_.next(i);
+    log::Info("job {}: {} on \"{}\"{}, next {}", j.name, j.command, j.schedule.text(),
+              scheduler_.running(i) ? " (running)" : "",
+              next ? IsoTime(static_cast<double>(*next)) : std::string("never"));
+  }
+  refresh_wanted_ = true;
   cv_.notify_all();
 }
 

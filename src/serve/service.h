@@ -56,6 +56,10 @@ class Service {
   // Stops scheduling, forwards `sig` to running jobs and waits (bounded) for them and
   // their records. Returns false when a job was still running at the deadline.
   bool Stop(int sig);
+  // Takes the jobs, time zone, webhook, keep_runs and refresh_seconds of `config` (SIGHUP);
+  // running jobs finish under the definition they started with. `config.listen` is not
+  // applied (the HTTP server keeps its socket): it is ignored here.
+  void Reload(ServeConfig config);
 
   StatusSnapshot Snapshot();
   double Now() const { return o_.clock->Now(); }
@@ -66,12 +70,12 @@ class Service {
 
  private:
   void StartJob(const Due& due);
-  void RunJob(Due due);
-  void Finish(const Due& due, const RunOutcome& outcome, double start, double end);
+  void RunJob(Due due, JobSpec job);
+  void Finish(const Due& due, const JobSpec& job, const RunOutcome& outcome, double start, double end);
   void RefreshLoop();
   void Refresh(bool force_check);
 
-  ServiceOptions o_;
+  ServiceOptions o_;  // o_.config changes on Reload: read it under mu_ once Loop runs
   Runner runner_;
   std::unique_ptr<storage::Storage> records_;  // the repository's storage (null: none configured)
   std::mutex mu_;

@@ -1,13 +1,14 @@
 // `pgkeeper serve` as a whole process against a real PostgreSQL: scheduled jobs (with the
 // test clock PGKEEPER_TEST_NOW), run records, /metrics read by promtool and by a real
 // Prometheus, /health when the database is down, the status page in headless Chromium,
-// SIGTERM during a backup, and webhooks on failure and recovery.
+// SIGTERM during a backup, SIGHUP reloading the jobs, and webhooks on failure and recovery.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -79,6 +80,7 @@ class Serve {
     if (bg_.process) Stop();
   }
   int port() const { return port_; }
+  const std::string& config() const { return config_; }
   pid_t pid() const { return bg_.process ? bg_.process->pid() : -1; }
   bool Running() { return bg_.process && !bg_.process->TryWait().has_value(); }
   CliResult Stop(int sig = SIGTERM) {
@@ -206,9 +208,11 @@ TEST(Serve, PrometheusScrapesItAndTheShippedAlertRulesEvaluate) {
   std::string rules = std::string(PGKEEPER_SOURCE_DIR) + "/deploy/prometheus/pgkeeper-rules.yml";
   std::string dir = MakeFiles("serve_prom", {{"prometheus.yml",
                                               "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-                                              "rule_files:\n  - '" + rules + "'\n"
-                                              "scrape_configs:\n  - job_name: pgkeeper\n    static_configs:\n"
-                                              "      - targets: ['127.0.0.1:" +
+                                              "rule_files:\n  - '" +
+                                                  rules +
+                                                  "'\n"
+                                                  "scrape_configs:\n  - job_name: pgkeeper\n    static_configs:\n"
+                                                  "      - targets: ['127.0.0.1:" +
                                                   std::to_string(serve.port()) + "']\n"}});
   std::filesystem::create_directories(dir + "/data");
   auto p = Process::Spawn(
@@ -351,6 +355,35 @@ TEST(Serve, SigtermDuringABackupLeavesNoBackup) {
   EXPECT_EQ(records[0]["ok"], false);
   EXPECT_EQ(records[0]["interrupted"], true);
   EXPECT_EQ(records[0]["failures_total"], 0) << "a stop is not a failure";
+}
+
+// SIGHUP rereads the config's [serve] section: a job added to the file appears without a
+// restart; a file that does not load is refused and the running jobs stay.
+TEST(Serve, SighupReloadsTheJobsAndRefusesABrokenFile) {
+  std::string db = SmallDatabase("srv_reload");
+  std::string repo = TempPath("repo_reload");
+  std::string nightly = JobToml("nightly", "backup", "0 3 1 1 *");
+  Serve serve("serve_reload", UrlWithPassword(db), repo, nightly);
+  ASSERT_TRUE(serve.Job("nightly").is_object()) << serve.StatusJson().dump();
+  EXPECT_TRUE(serve.Job("weekly").is_null());
+
+  std::ofstream(serve.config(), std::ios::trunc)
+      << "[serve]\nrefresh_seconds = 1\n"
+      << nightly << JobToml("weekly", "backup", "0 4 1 1 *", "[\"--tag\", \"weekly\"]");
+  ASSERT_EQ(::kill(serve.pid(), SIGHUP), 0);
+  EXPECT_TRUE(WaitFor([&] { return serve.Job("weekly").is_object(); }, 10s)) << serve.StatusJson().dump();
+  EXPECT_TRUE(serve.Running());
+
+  std::ofstream(serve.config(), std::ios::trunc) << "[serve]\n" << JobToml("broken", "backup", "not a schedule");
+  ASSERT_EQ(::kill(serve.pid(), SIGHUP), 0);
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_TRUE(serve.Running());
+  EXPECT_TRUE(serve.Job("weekly").is_object());
+  EXPECT_TRUE(serve.Job("broken").is_null());
+  CliResult r = serve.Stop();
+  EXPECT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_NE(r.err.find("reloaded the configuration: 2 job(s)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("reload failed, the running configuration stays"), std::string::npos) << r.err;
 }
 
 TEST(Serve, JobTimeoutStopsItAndCountsAsAFailure) {
