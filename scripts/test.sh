@@ -9,12 +9,23 @@ cd "$(dirname "$0")/.."
 ./scripts/s3-test-server.sh >/dev/null
 ./scripts/build.sh
 # As root the test clusters, their archive_command and the commands that share a
-# repository with them run as `postgres`, which must be able to reach the binary.
+# repository with them run as `postgres`, which must be able to reach the binary. A clone
+# in a 0700 directory (mktemp -d, /root) is made traversable (o+x: enter, not list).
 if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$PWD/build/pgkeeper"; then
-  echo "error: the postgres user cannot execute $PWD/build/pgkeeper" >&2
-  echo "hint: the tests run PostgreSQL and pgkeeper's archive_command as postgres; make every directory above" \
-    "the clone traversable (chmod o+x; e.g. /root and mktemp -d directories are 0700) or clone elsewhere" >&2
-  exit 2
+  path=""
+  IFS=/ read -r -a parts <<<"${PWD#/}"
+  for part in "${parts[@]}"; do
+    path="$path/$part"
+    if ! runuser -u postgres -- test -x "$path"; then
+      echo "note: chmod o+x $path so that the postgres user can reach build/pgkeeper" >&2
+      chmod o+x "$path"
+    fi
+  done
+  if ! runuser -u postgres -- test -x "$PWD/build/pgkeeper"; then
+    echo "error: the postgres user cannot execute $PWD/build/pgkeeper" >&2
+    echo "hint: the tests run PostgreSQL and pgkeeper's archive_command as postgres; clone where it can" >&2
+    exit 2
+  fi
 fi
 cd build
 exec ctest -j"${JOBS:-2}" --output-on-failure --timeout 900
