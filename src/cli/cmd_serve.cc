@@ -19,6 +19,7 @@
 #include "common/version.h"
 #include "pg/conninfo.h"
 #include "serve/http.h"
+#include "serve/http_auth.h"
 #include "serve/service.h"
 
 namespace pgk::cli {
@@ -54,11 +55,17 @@ void PassRepositoryFlags(const ServeArgs& a, std::vector<serve::JobSpec>* jobs) 
   }
 }
 
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 // SIGHUP: the config file read again; its [serve] section replaces the jobs, time zone,
-// webhook, keep_runs and refresh_seconds. A file that does not load changes nothing. What
+// webhook, keep_runs and refresh_seconds, and the access token is read again (a rotated
+// token file takes effect). A file that does not load changes nothing. What
 // serve took from elsewhere at start-up (the database, the repository, the listen
 // address) needs a restart, and the log says so when the file changed it.
-void Reload(const Context& ctx, const ServeArgs& a, const std::string& listening, serve::Service* service) {
+void Reload(const Context& ctx, const ServeArgs& a, const std::string& listening, serve::Service* service,
+            serve::HttpServer* http) {
   bool required = !ctx.options.config_path.empty();
   std::string path = required ? ctx.options.config_path : "pgkeeper.toml";
   log::Info("SIGHUP: reloading {}", path);
@@ -72,6 +79,11 @@ void Reload(const Context& ctx, const ServeArgs& a, const std::string& listening
     log::Error("reload failed, the running configuration stays: {}", sc.status().ToString());
     return;
   }
+  auto token = serve::LoadServeToken(*config);
+  if (!token.ok()) {
+    log::Error("reload failed, the running configuration stays: {}", token.status().ToString());
+    return;
+  }
   for (const char* key : {"repository.url", "repository.key_file", "database.url"}) {
     if (config->GetString(key) != ctx.config.GetString(key)) {
       log::Warn("reload: {} changed; serve keeps the value it started with until it is restarted", key);
@@ -82,6 +94,10 @@ void Reload(const Context& ctx, const ServeArgs& a, const std::string& listening
   }
   PassRepositoryFlags(a, &sc->jobs);
   service->Reload(std::move(sc).value());
+  if (token->has_value() != http->HasToken()) {
+    log::Info("reload: the HTTP access token is now {}", token->has_value() ? "required" : "off");
+  }
+  http->SetToken(std::move(token).value());
 }
 
 Result<std::string> ScratchDir() {
@@ -104,6 +120,8 @@ int Run(Context& ctx, const ServeArgs& a) {
   std::string listen = !a.listen.empty() ? a.listen : sc->listen;
   auto address = serve::ParseListen(listen);
   if (!address.ok()) return ctx.Fail(address.status());
+  auto token = serve::LoadServeToken(ctx.config);
+  if (!token.ok()) return ctx.Fail(token.status());
   std::string repo_url = !a.repo.empty() ? a.repo : ctx.config.GetString("repository.url").value_or("");
   std::string key_file = !a.key_file.empty() ? a.key_file : ctx.config.GetString("repository.key_file").value_or("");
   if (repo_url.empty()) {
@@ -137,11 +155,19 @@ int Run(Context& ctx, const ServeArgs& a) {
   Status init = service.Init();
   if (!init.ok()) return ctx.Fail(init);
   serve::HttpServer http(service);
+  http.SetToken(*token);
   Status started = http.Start(*address);
   if (!started.ok()) return ctx.Fail(started);
   std::string host = address->host.find(':') != std::string::npos ? "[" + address->host + "]" : address->host;
   log::Info("pgkeeper serve {} listening on http://{}:{}/ for {}", kVersion, host, http.port(),
             pg::DisplayConninfo(target->conninfo));
+  if (token->has_value()) {
+    log::Info("an access token is required for /metrics, /api/status and /; /live, /health and /ready are open");
+  } else if (!IsLoopback(address->host)) {
+    log::Warn("serve listens on {} without an access token: whoever reaches the port reads the status page and "
+              "metrics; set serve.token_file or PGKEEPER_SERVE_TOKEN (docs/commands/serve.md)",
+              address->host);
+  }
   if (ctx.out.json()) {
     ctx.out.Json({{"listening", "http://" + host + ":" + std::to_string(http.port()) + "/"}, {"port", http.port()}});
   } else {
@@ -160,7 +186,7 @@ int Run(Context& ctx, const ServeArgs& a) {
     std::fflush(stderr);
     ::_exit(clean ? 0 : 3);
   });
-  SetReloadHandler([&ctx, &a, listen, &service] { Reload(ctx, a, listen, &service); });
+  SetReloadHandler([&ctx, &a, listen, &service, &http] { Reload(ctx, a, listen, &service, &http); });
   service.Loop();
   // Loop returns only once Stop began, on the signal thread, which owns the exit.
   AwaitInterruptExit();

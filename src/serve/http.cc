@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include "common/log.h"
+#include "serve/http_auth.h"
 #include "serve/metrics.h"
 #include "serve/status_page.h"
 
@@ -25,6 +27,25 @@ Result<ListenAddress> ParseListen(const std::string& text) {
 
 HttpServer::HttpServer(Service& service) : service_(service), server_(std::make_unique<httplib::Server>()) {
   httplib::Server& srv = *server_;
+  srv.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (IsOpenPath(req.path)) return httplib::Server::HandlerResponse::Unhandled;
+    std::shared_ptr<const std::string> token = Token();
+    if (!token || Authorized(req.get_header_value("Authorization"), *token)) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    log::Debug("HTTP {} {} from {}: 401, no valid access token", req.method, req.path, req.remote_addr);
+    res.status = 401;
+    // Basic makes a browser ask for it (any user name, the token as the password).
+    res.set_header("WWW-Authenticate", "Basic realm=\"pgkeeper serve\", charset=\"UTF-8\"");
+    nlohmann::json body = {{"error", "unauthorized"},
+                           {"hint", "send the serve access token: Authorization: Bearer TOKEN, or as the Basic "
+                                    "password (serve.token_file / PGKEEPER_SERVE_TOKEN)"}};
+    res.set_content(body.dump() + "\n", "application/json");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  srv.Get("/live", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("{\"status\":\"alive\"}\n", "application/json");
+  });
   srv.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     Probe p = service_.Health();
     nlohmann::json body = {{"status", p.ok ? "ok" : "unavailable"}, {"database", p.ok ? "up" : "down"}};
@@ -51,6 +72,16 @@ HttpServer::HttpServer(Service& service) : service_(service), server_(std::make_
 }
 
 HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::SetToken(std::optional<std::string> token) {
+  std::lock_guard<std::mutex> lock(token_mu_);
+  token_ = token ? std::make_shared<const std::string>(std::move(*token)) : nullptr;
+}
+
+std::shared_ptr<const std::string> HttpServer::Token() {
+  std::lock_guard<std::mutex> lock(token_mu_);
+  return token_;
+}
 
 Status HttpServer::Start(const ListenAddress& a) {
   if (a.port == 0) {

@@ -1,4 +1,6 @@
 // serve's HTTP endpoints (cpp-httplib), on serve.listen / --listen, loopback by default:
+//   GET /live        200 while the process runs (a liveness probe that does not follow the
+//                    database)
 //   GET /health      200 {"status":"ok"} when the process runs and the database answers
 //                    SELECT 1; 503 with the reason otherwise
 //   GET /ready       200 when healthy, migrations are not dirty and the schema has no
@@ -6,9 +8,13 @@
 //   GET /metrics     Prometheus text format (metrics.h)
 //   GET /api/status  the status snapshot as JSON
 //   GET /            the status page (status_page.h)
+// With an access token set (http_auth.h), every path but the three probes answers 401
+// to a request without it.
 #pragma once
 
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -36,9 +42,17 @@ class HttpServer {
   Status Start(const ListenAddress& address);
   int port() const { return port_; }
   void Stop();
+  // Requires `token` on every path but the probes from now on; nullopt opens them all.
+  // Safe to call while serving (SIGHUP rereads the token).
+  void SetToken(std::optional<std::string> token);
+  bool HasToken() { return Token() != nullptr; }
 
  private:
+  std::shared_ptr<const std::string> Token();
+
   Service& service_;
+  std::mutex token_mu_;
+  std::shared_ptr<const std::string> token_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;

@@ -65,6 +65,9 @@ RunOutcome Runner::Run(const JobSpec& job) {
   ProcessOptions po;
   po.argv = Argv(job);
   po.env = options_.env;
+  // The jobs have no use for serve's HTTP access token; what a child does not hold, it
+  // cannot leak.
+  po.unset_env = {"PGKEEPER_SERVE_TOKEN"};
   po.capture = true;
   po.stderr_file = err_file;
   po.new_session = true;

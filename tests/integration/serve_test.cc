@@ -51,11 +51,11 @@ struct HttpResult {
   std::string body;
 };
 
-HttpResult Get(int port, const std::string& path) {
+HttpResult Get(int port, const std::string& path, const httplib::Headers& headers = {}) {
   httplib::Client c("127.0.0.1", port);
   c.set_connection_timeout(2);
   c.set_read_timeout(20);
-  auto r = c.Get(path.c_str());
+  auto r = c.Get(path.c_str(), headers);
   if (!r) return {};
   return {r->status, r->body};
 }
@@ -114,6 +114,15 @@ std::string JobToml(const std::string& name, const std::string& command, const s
   return "[[serve.jobs]]\nname = \"" + name + "\"\ncommand = \"" + command + "\"\nschedule = \"" + schedule +
          "\"\nargs = " + args + "\n";
 }
+
+// A token file as serve requires it (only its owner may read it); returns its path.
+std::string TokenFile(const std::string& name, const std::string& token) {
+  std::string path = MakeFiles(name, {{"token", token + "\n"}}) + "/token";
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  return path;
+}
+
+httplib::Headers Bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
 
 std::vector<std::string> ListBackups(const std::string& repo) {
   std::vector<std::string> ids;
@@ -203,7 +212,10 @@ TEST(Serve, PrometheusScrapesItAndTheShippedAlertRulesEvaluate) {
   if (prometheus.empty() && std::filesystem::exists("/usr/bin/prometheus")) prometheus = "/usr/bin/prometheus";
   if (prometheus.empty()) GTEST_SKIP() << "prometheus is not installed (Debian package prometheus)";
   std::string url = "postgresql://postgres:" + Password() + "@127.0.0.1:" + std::to_string(FreePort()) + "/none";
-  Serve serve("serve_prom_cfg", url, TempPath("serve_prom_repo"), "");
+  // With an access token, scraped the way the docs tell Prometheus to: a credentials file.
+  std::string token_file = TokenFile("serve_prom_token", "prometheus-scrape-token-0123456789");
+  Serve serve("serve_prom_cfg", url, TempPath("serve_prom_repo"), "", "", "token_file = \"" + token_file + "\"\n");
+  EXPECT_EQ(Get(serve.port(), "/metrics").status, 401);
   int prom_port = FreePort();
   std::string rules = std::string(PGKEEPER_SOURCE_DIR) + "/deploy/prometheus/pgkeeper-rules.yml";
   std::string dir = MakeFiles("serve_prom", {{"prometheus.yml",
@@ -211,7 +223,10 @@ TEST(Serve, PrometheusScrapesItAndTheShippedAlertRulesEvaluate) {
                                               "rule_files:\n  - '" +
                                                   rules +
                                                   "'\n"
-                                                  "scrape_configs:\n  - job_name: pgkeeper\n    static_configs:\n"
+                                                  "scrape_configs:\n  - job_name: pgkeeper\n"
+                                                  "    authorization:\n      credentials_file: '" +
+                                                  token_file +
+                                                  "'\n    static_configs:\n"
                                                   "      - targets: ['127.0.0.1:" +
                                                   std::to_string(serve.port()) + "']\n"}});
   std::filesystem::create_directories(dir + "/data");
@@ -288,6 +303,75 @@ TEST(Serve, HealthFollowsTheDatabase) {
   EXPECT_NE(Get(down.port(), "/metrics").body.find("pgkeeper_database_up 0\n"), std::string::npos);
   EXPECT_EQ(up.Stop().exit_code, 0);
   EXPECT_EQ(down.Stop().exit_code, 0);
+}
+
+// With an access token, everything but the probes needs it (Bearer, or the Basic
+// password a browser sends); SIGHUP reads a rotated token file; the token appears in no
+// answer and no log line.
+TEST(Serve, AccessTokenGuardsAllButTheProbesAndRotatesOnSighup) {
+  std::string db = SmallDatabase("serve_token");
+  const std::string first = "first-token-abcdefghijklmnop", second = "second-token-qrstuvwxyz0123";
+  std::string token_file = TokenFile("serve_token_file", first);
+  Serve serve("serve_token_cfg", UrlWithPassword(db), TempPath("serve_token_repo"), "", "",
+              "token_file = \"" + token_file + "\"\n");
+  for (const char* path : {"/metrics", "/api/status", "/"}) {
+    HttpResult denied = Get(serve.port(), path);
+    EXPECT_EQ(denied.status, 401) << path << ": " << denied.body;
+    EXPECT_EQ(denied.body.find(first), std::string::npos);
+    EXPECT_EQ(Get(serve.port(), path, Bearer(first + "x")).status, 401) << path;
+    EXPECT_EQ(Get(serve.port(), path, Bearer(first)).status, 200) << path;
+  }
+  httplib::Client browser("127.0.0.1", serve.port());
+  browser.set_basic_auth("anyone", first.c_str());
+  auto page = browser.Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("<html"), std::string::npos);
+  auto challenge = httplib::Client("127.0.0.1", serve.port()).Get("/");
+  ASSERT_TRUE(challenge);
+  EXPECT_NE(challenge->get_header_value("WWW-Authenticate").find("Basic"), std::string::npos);
+  for (const char* probe : {"/live", "/health", "/ready"}) {
+    EXPECT_EQ(Get(serve.port(), probe).status, 200) << probe;
+  }
+
+  // Rotation: the new token works at once, the old one no longer does.
+  std::ofstream(token_file, std::ios::trunc) << second << "\n";
+  ASSERT_EQ(::kill(serve.pid(), SIGHUP), 0);
+  EXPECT_TRUE(WaitFor([&] { return Get(serve.port(), "/metrics", Bearer(second)).status == 200; }, 10s));
+  EXPECT_EQ(Get(serve.port(), "/metrics", Bearer(first)).status, 401);
+  // A token file that others may read is refused on reload; the running token stays.
+  std::filesystem::permissions(token_file, std::filesystem::perms::others_read, std::filesystem::perm_options::add);
+  ASSERT_EQ(::kill(serve.pid(), SIGHUP), 0);
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(Get(serve.port(), "/metrics", Bearer(second)).status, 200);
+  CliResult r = serve.Stop();
+  EXPECT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_NE(r.err.find("an access token is required"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("chmod 600"), std::string::npos) << r.err;
+  EXPECT_EQ(r.All().find(first), std::string::npos) << r.All();
+  EXPECT_EQ(r.All().find(second), std::string::npos) << r.All();
+}
+
+// Beyond loopback without a token serve warns; a token too short to be one is refused
+// at start-up (exit 2), naming where it came from but not repeating it.
+TEST(Serve, WarnsWhenExposedWithoutATokenAndRefusesAWeakOne) {
+  std::string db = SmallDatabase("serve_exposed");
+  int port = FreePort();
+  auto weak = RunCli({"serve", "--db", UrlWithPassword(db), "--repo", TempPath("serve_weak_repo"), "--listen",
+                      "127.0.0.1:" + std::to_string(port)},
+                     {{"PGKEEPER_SERVE_TOKEN", "hunter2"}});
+  EXPECT_EQ(weak.exit_code, 2) << weak.All();
+  EXPECT_NE(weak.err.find("PGKEEPER_SERVE_TOKEN"), std::string::npos) << weak.err;
+  EXPECT_EQ(weak.All().find("hunter2"), std::string::npos) << weak.All();
+
+  auto bg = StartCli({"serve", "--db", UrlWithPassword(db), "--repo", TempPath("serve_exposed_repo"), "--listen",
+                      "0.0.0.0:" + std::to_string(port)},
+                     {});
+  EXPECT_TRUE(WaitFor([&] { return Get(port, "/live").status == 200; }, 30s));
+  bg.process->Signal(SIGTERM);
+  CliResult r = bg.Wait();
+  EXPECT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_NE(r.err.find("without an access token"), std::string::npos) << r.err;
 }
 
 TEST(Serve, StatusPageRendersInChromium) {
