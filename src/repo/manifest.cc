@@ -239,4 +239,15 @@ std::string BackupId(int64_t epoch_s, const std::string& type) {
 std::string BackupDir(const std::string& id) { return "backups/" + id + "/"; }
 std::string ManifestPath(const std::string& id) { return BackupDir(id) + "manifest.json"; }
 
+bool IsManifestPath(std::string_view path) {
+  constexpr std::string_view kDir = "backups/", kName = "/manifest.json";
+  return path.size() > kDir.size() + kName.size() && path.starts_with(kDir) && path.ends_with(kName);
+}
+
+int64_t StartMicros(const Manifest& m) {
+  if (m.physical && m.physical->start_us > 0) return m.physical->start_us;
+  auto s = ParseIso8601(m.start_time);
+  return s.ok() ? *s * 1000000 : 0;
+}
+
 }  // namespace pgk::repo

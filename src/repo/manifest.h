@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -141,6 +142,11 @@ std::string BackupId(int64_t epoch_s, const std::string& type);
 // The repository layout.
 std::string BackupDir(const std::string& id);       // "backups/<id>/"
 std::string ManifestPath(const std::string& id);    // "backups/<id>/manifest.json"
+bool IsManifestPath(std::string_view path);         // backups/<anything>/manifest.json
+// When the backup started, in microseconds, for ordering: ids alone do not order two
+// backups of the same second (an incremental and a differential taken back to back are
+// "...Z-I" and "...Z-D"); a physical backup knows its start to the microsecond.
+int64_t StartMicros(const Manifest& m);
 std::string Iso8601(int64_t epoch_s);               // "2026-11-22T01:02:03Z"
 Result<int64_t> ParseIso8601(const std::string& text);
 

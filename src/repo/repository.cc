@@ -126,7 +126,7 @@ Result<std::vector<Manifest>> Repository::ListBackups(std::vector<std::string>* 
   PGK_ASSIGN_OR_RETURN(auto files, storage_->List("backups/"));
   std::vector<Manifest> out;
   for (const auto& f : files) {
-    if (f.path.size() < 14 || f.path.compare(f.path.size() - 14, 14, "/manifest.json") != 0) continue;
+    if (!IsManifestPath(f.path)) continue;
     auto text = storage_->Get(f.path);
     if (!text.ok()) {
       if (problems) problems->push_back(f.path + ": " + text.status().message());
@@ -139,16 +139,9 @@ Result<std::vector<Manifest>> Repository::ListBackups(std::vector<std::string>* 
     }
     out.push_back(std::move(m).value());
   }
-  // Oldest first by when each backup started. Ids alone do not order two backups of the
-  // same second (an incremental and a differential taken back to back are "...Z-I" and
-  // "...Z-D"); a physical backup knows its start to the microsecond.
-  auto started_us = [](const Manifest& m) -> int64_t {
-    if (m.physical && m.physical->start_us > 0) return m.physical->start_us;
-    auto s = ParseIso8601(m.start_time);
-    return s.ok() ? *s * 1000000 : 0;
-  };
+  // Oldest first by when each backup started.
   std::stable_sort(out.begin(), out.end(), [&](const Manifest& a, const Manifest& b) {
-    int64_t ta = started_us(a), tb = started_us(b);
+    int64_t ta = StartMicros(a), tb = StartMicros(b);
     return ta != tb ? ta < tb : a.id < b.id;
   });
   return out;

@@ -2,6 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <map>
+#include <vector>
+
 #include "check/report.h"
 #include "migrate/check_section.h"
 #include "pg/connection.h"
@@ -75,7 +79,7 @@ void CollectDatabase(const CollectOptions& o, bool with_check, double now, Statu
   }
 }
 
-void CollectRepository(const CollectOptions& o, StatusSnapshot* s) {
+void CollectRepository(const CollectOptions& o, ManifestCache* cache, StatusSnapshot* s) {
   s->repository_error.clear();
   if (o.repo_url.empty()) {
     s->repository_error = "no repository configured (--repo or repository.url)";
@@ -88,39 +92,58 @@ void CollectRepository(const CollectOptions& o, StatusSnapshot* s) {
     return;
   }
   s->repository = (*repository)->Url();
-  auto manifests = (*repository)->ListBackups();
-  if (!manifests.ok()) {
-    s->repository_error = manifests.status().message();
+  auto& storage = (*repository)->storage();
+  // One listing of everything serves the manifests, the stored bytes, the newest archived
+  // WAL file and the newest drill record: on S3 a listing is a request per 1000 objects.
+  auto files = storage.List("");
+  if (!files.ok()) {
+    s->repository_error = files.status().message();
     return;
   }
-  s->backups.clear();
-  for (const auto& m : *manifests) {
-    s->backups.push_back({.id = m.id,
-                          .type = m.type,
-                          .tag = m.tag,
-                          .database = m.database,
-                          .start = ParseTime(m.start_time),
-                          .stop = ParseTime(m.stop_time),
-                          .duration_s = m.duration_s,
-                          .stored_bytes = m.stored_bytes()});
-  }
-  auto& storage = (*repository)->storage();
-  // One listing of everything: the stored bytes, and the newest archived WAL file.
-  auto files = storage.List("");
-  if (files.ok()) {
-    uint64_t total = 0;
-    int64_t newest_wal = 0;
-    for (const auto& f : *files) {
-      total += f.size;
-      if (f.path.rfind("wal/", 0) == 0 && f.path != "wal/archive.json") newest_wal = std::max(newest_wal, f.mtime_s);
+  uint64_t total = 0;
+  int64_t newest_wal = 0;
+  std::string newest_drill;
+  std::map<std::string, ManifestCache::Entry> seen;
+  for (const auto& f : *files) {
+    total += f.size;
+    if (f.path.rfind("wal/", 0) == 0 && f.path != "wal/archive.json") newest_wal = std::max(newest_wal, f.mtime_s);
+    // Drill records are named by their UTC start: the greatest name is the newest.
+    if (f.path.rfind("drills/", 0) == 0 && f.path > newest_drill) newest_drill = f.path;
+    if (!repo::IsManifestPath(f.path)) continue;
+    auto cached = cache->entries.find(f.path);
+    if (cached != cache->entries.end() && cached->second.size == f.size && cached->second.mtime_s == f.mtime_s) {
+      seen.emplace(f.path, std::move(cached->second));
+      continue;
     }
-    s->repository_bytes = total;
-    if (!s->wal_last_archived && newest_wal > 0) s->wal_last_archived = static_cast<double>(newest_wal);
+    ++cache->reads;
+    auto text = storage.Get(f.path);
+    if (!text.ok()) continue;  // gone since the listing (expire), or unreadable: as ListBackups
+    auto m = repo::ParseManifest(*text, f.path);
+    if (!m.ok()) continue;
+    seen.emplace(f.path, ManifestCache::Entry{.size = f.size,
+                                              .mtime_s = f.mtime_s,
+                                              .start_us = repo::StartMicros(*m),
+                                              .summary = {.id = m->id,
+                                                          .type = m->type,
+                                                          .tag = m->tag,
+                                                          .database = m->database,
+                                                          .start = ParseTime(m->start_time),
+                                                          .stop = ParseTime(m->stop_time),
+                                                          .duration_s = m->duration_s,
+                                                          .stored_bytes = m->stored_bytes()}});
   }
-  auto drills = storage.List("drills/");
-  if (drills.ok() && !drills->empty()) {
-    // Names start with the drill's UTC time: the last is the newest.
-    auto text = storage.Get(drills->back().path);
+  cache->entries = std::move(seen);  // removed backups leave the cache too
+  std::vector<const ManifestCache::Entry*> order;
+  for (const auto& [path, e] : cache->entries) order.push_back(&e);
+  std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
+    return a->start_us != b->start_us ? a->start_us < b->start_us : a->summary.id < b->summary.id;
+  });
+  s->backups.clear();
+  for (const auto* e : order) s->backups.push_back(e->summary);
+  s->repository_bytes = total;
+  if (!s->wal_last_archived && newest_wal > 0) s->wal_last_archived = static_cast<double>(newest_wal);
+  if (!newest_drill.empty()) {
+    auto text = storage.Get(newest_drill);
     if (text.ok()) {
       nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
       if (j.is_object()) {

@@ -4,6 +4,8 @@
 // a status page must render when the database or the repository is down.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 
 #include "common/config.h"
@@ -28,8 +30,24 @@ Status ProbeDatabase(const std::string& conninfo, int timeout_s);
 // schema comparison may build a shadow database), keeping the previous values.
 void CollectDatabase(const CollectOptions& options, bool with_check, double now, StatusSnapshot* s);
 
+// The manifests a refresh has read, by path, with the size and time they had then. A
+// manifest is written once (`repo rekey` rewrites only its wrapped key, which the summary
+// does not hold), and on S3 a physical backup's is megabytes: each refresh reads only new
+// or rewritten ones.
+struct ManifestCache {
+  struct Entry {
+    uint64_t size = 0;
+    int64_t mtime_s = 0;
+    int64_t start_us = 0;  // repo::StartMicros, for ordering
+    BackupSummary summary;
+  };
+  std::map<std::string, Entry> entries;
+  int reads = 0;  // manifests fetched so far (for tests)
+};
+
 // Repository fields: backups, repository_bytes, last_drill, and wal_last_archived when
-// the server did not say.
-void CollectRepository(const CollectOptions& options, StatusSnapshot* s);
+// the server did not say. One listing of the whole repository per call; `cache` carries
+// the parsed manifests from one call to the next.
+void CollectRepository(const CollectOptions& options, ManifestCache* cache, StatusSnapshot* s);
 
 }  // namespace pgk::serve

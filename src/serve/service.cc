@@ -225,7 +225,7 @@ void Service::Refresh(bool force_check) {
   double now = o_.clock->Now();
   bool with_check = force_check || now - last_check_ >= o_.check_interval_s;
   CollectDatabase(o_.collect, with_check, now, &s);
-  CollectRepository(o_.collect, &s);
+  CollectRepository(o_.collect, &manifests_, &s);
   s.collected_at = now;
   std::lock_guard<std::mutex> lock(mu_);
   if (with_check) last_check_ = now;

@@ -86,6 +86,7 @@ class Service {
   std::atomic<bool> stopping_{false};
   bool refresh_wanted_ = false;
   StatusSnapshot cached_;  // the slow parts
+  ManifestCache manifests_;  // only the refresher thread touches it
   double last_check_ = 0;
   std::thread refresher_;
   std::mutex probe_mu_;
