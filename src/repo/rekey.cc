@@ -1,9 +1,13 @@
 #include "repo/rekey.h"
 
+#include <atomic>
 #include <ctime>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <vector>
 
+#include "common/parallel.h"
 #include "repo/wal_info.h"
 
 namespace pgk::repo {
@@ -35,6 +39,42 @@ struct Keys {
   KeyEntry from, to;
   pipeline::Key from_kek, to_kek;
 };
+
+// Manifests read and rewritten at once: each is one small round trip, which on S3 costs
+// tens of milliseconds, so a repository of a thousand backups would otherwise take minutes
+// per pass. The order between manifests does not matter (each rewrite is atomic and the
+// config is the commit point).
+constexpr int kParallelRequests = 8;
+
+// Progress lines from the workers, one at a time.
+class Progress {
+ public:
+  Progress(const RekeyOptions& o, size_t total) : o_(o), total_(total) {}
+  void Report(const std::string& what, const std::string& label) {
+    size_t n = ++done_;
+    if (!o_.progress) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    o_.progress(what + " " + std::to_string(n) + "/" + std::to_string(total_) + ": " + label);
+  }
+
+ private:
+  const RekeyOptions& o_;
+  size_t total_;
+  std::atomic<size_t> done_{0};
+  std::mutex mu_;
+};
+
+// `fn` on every item: the WAL archive's info (always first in `items`, see Gather) alone
+// and before the manifests, which go kParallelRequests at a time.
+Status ForEachItem(std::vector<Wrapped>& items, const std::function<Status(Wrapped&)>& fn) {
+  size_t first = 0;
+  if (!items.empty() && items.front().path == kWalArchiveInfoPath) {
+    PGK_RETURN_IF_ERROR(fn(items.front()));
+    first = 1;
+  }
+  return ParallelForEach(items.size() - first, kParallelRequests,
+                         [&](int, size_t i) { return fn(items[first + i]); });
+}
 
 Result<pipeline::Key> UnwrapAny(const json& doc, const Keys& k, const std::string& label) {
   for (const auto& [wrapped_field, id_field] : {std::pair{kWrapped, kKeyId}, std::pair{kRekeyWrapped, kRekeyKeyId}}) {
@@ -85,11 +125,17 @@ Result<std::vector<Wrapped>> Gather(Repository& repo, const Keys& k) {
   std::vector<Wrapped> out;
   PGK_ASSIGN_OR_RETURN(auto wal, Load(repo, kWalArchiveInfoPath, "the WAL archive", k));
   if (wal) out.push_back(std::move(*wal));
-  for (const auto& m : manifests) {
-    if (m.wrapped_data_key.empty()) continue;
-    PGK_ASSIGN_OR_RETURN(auto w, Load(repo, ManifestPath(m.id), "backup " + m.id, k));
+  std::vector<const Manifest*> encrypted;
+  for (const auto& m : manifests)
+    if (!m.wrapped_data_key.empty()) encrypted.push_back(&m);
+  std::vector<std::optional<Wrapped>> loaded(encrypted.size());
+  PGK_RETURN_IF_ERROR(ParallelForEach(encrypted.size(), kParallelRequests, [&](int, size_t i) -> Status {
+    const std::string& id = encrypted[i]->id;
+    PGK_ASSIGN_OR_RETURN(loaded[i], Load(repo, ManifestPath(id), "backup " + id, k));
+    return Status::Ok();
+  }));
+  for (auto& w : loaded)
     if (w) out.push_back(std::move(*w));
-  }
   return out;
 }
 
@@ -99,40 +145,41 @@ Status Save(Repository& repo, const Wrapped& w) {
 
 // Step 2: a second wrapping by `to`, next to the one by `from`.
 Status AddNewWrappings(Repository& repo, const Keys& k, std::vector<Wrapped>& items, const RekeyOptions& o) {
-  size_t i = 0;
-  for (auto& w : items) {
-    ++i;
-    if (Field(w.doc, kKeyId) == k.to.id || Field(w.doc, kRekeyKeyId) == k.to.id) continue;
-    if (Field(w.doc, kKeyId).empty()) w.doc[kKeyId] = k.from.id;
-    w.doc[kRekeyWrapped] = pipeline::WrapKey(k.to_kek, w.data_key);
-    w.doc[kRekeyKeyId] = k.to.id;
-    PGK_RETURN_IF_ERROR(Save(repo, w));
-    if (o.progress) o.progress("wrapped " + std::to_string(i) + "/" + std::to_string(items.size()) + ": " + w.label);
-  }
-  return Status::Ok();
+  Progress progress(o, items.size());
+  return ForEachItem(items, [&](Wrapped& w) -> Status {
+    if (Field(w.doc, kKeyId) != k.to.id && Field(w.doc, kRekeyKeyId) != k.to.id) {
+      if (Field(w.doc, kKeyId).empty()) w.doc[kKeyId] = k.from.id;
+      w.doc[kRekeyWrapped] = pipeline::WrapKey(k.to_kek, w.data_key);
+      w.doc[kRekeyKeyId] = k.to.id;
+      PGK_RETURN_IF_ERROR(Save(repo, w));
+    }
+    progress.Report("wrapped", w.label);
+    return Status::Ok();
+  });
 }
 
 // Step 4: only the wrapping by `to` remains. Anything that somehow lacks one gets it from
 // the data key directly.
 Status DropOldWrappings(Repository& repo, const Keys& k, std::vector<Wrapped>& items, const RekeyOptions& o,
                         RekeyResult* result) {
-  size_t i = 0;
-  for (auto& w : items) {
-    ++i;
+  for (const auto& w : items) {
     bool is_wal = w.path == kWalArchiveInfoPath;
     result->backups += is_wal ? 0 : 1;
     result->wal_archive |= is_wal;
-    if (Field(w.doc, kKeyId) == k.to.id && !w.doc.contains(kRekeyWrapped)) continue;
-    w.doc[kWrapped] =
-        Field(w.doc, kRekeyKeyId) == k.to.id ? Field(w.doc, kRekeyWrapped) : pipeline::WrapKey(k.to_kek, w.data_key);
-    w.doc[kKeyId] = k.to.id;
-    w.doc.erase(kRekeyWrapped);
-    w.doc.erase(kRekeyKeyId);
-    PGK_RETURN_IF_ERROR(Save(repo, w));
-    if (o.progress)
-      o.progress("dropped the old key " + std::to_string(i) + "/" + std::to_string(items.size()) + ": " + w.label);
   }
-  return Status::Ok();
+  Progress progress(o, items.size());
+  return ForEachItem(items, [&](Wrapped& w) -> Status {
+    if (Field(w.doc, kKeyId) != k.to.id || w.doc.contains(kRekeyWrapped)) {
+      w.doc[kWrapped] = Field(w.doc, kRekeyKeyId) == k.to.id ? Field(w.doc, kRekeyWrapped)
+                                                               : pipeline::WrapKey(k.to_kek, w.data_key);
+      w.doc[kKeyId] = k.to.id;
+      w.doc.erase(kRekeyWrapped);
+      w.doc.erase(kRekeyKeyId);
+      PGK_RETURN_IF_ERROR(Save(repo, w));
+    }
+    progress.Report("dropped the old key", w.label);
+    return Status::Ok();
+  });
 }
 
 Result<bool> AlreadyDone(const RekeyOptions& o) {

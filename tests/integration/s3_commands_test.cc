@@ -1,8 +1,9 @@
 // The commands end to end on an S3 repository (s3rver, tests/harness/s3.h): backup,
-// backups list/show/export, verify, restore, drill and expire. Each test has its own
+// backups list/show/export, verify, restore, drill, expire and repo rekey. Each test has its own
 // bucket. The driver itself is tested in s3_storage_test.cc, the faults (server gone,
 // wrong key) in backup_faults_test.cc.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -149,6 +150,31 @@ TEST(S3Commands, ExpireRemovesBackupsAndUnfinishedDebris) {
   for (const auto& f : *left) EXPECT_TRUE(f.path.starts_with("backups/" + ids.back() + "/")) << f.path;
   auto verify = RunCli({"verify", "--all", "--repo", repo}, env);
   EXPECT_EQ(verify.exit_code, 0) << verify.All();
+}
+
+// repo rekey rewrites the manifests several at a time (a round trip each on S3): every
+// backup ends up under the new key, none under the old one.
+TEST(S3Commands, RekeyRewrapsEveryBackup) {
+  std::string db = CreateDatabase("s3c_rekey");
+  ASSERT_TRUE(Connect(db).Exec("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 20) g").ok());
+  std::string repo = NewRepo("rekey");
+  ASSERT_FALSE(repo.empty());
+  Env env = S3().Env();
+  env["PGKEEPER_ENCRYPTION_KEY"] = std::string(64, 'a');
+  const int kBackups = 12;
+  for (int i = 0; i < kBackups; ++i) ASSERT_FALSE(Backup(db, repo, env).empty());
+  std::string key_file = TempPath(NewName("s3c_rekey_key"));
+  std::ofstream(key_file) << std::string(64, 'b') << "\n";
+  ::chmod(key_file.c_str(), 0600);
+
+  auto r = RunCli({"repo", "rekey", "--repo", repo, "--new-key-file", key_file, "--yes", "--json"}, env);
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(r.Json()["backups"], kBackups) << r.out;
+  Env with_new = S3().Env();
+  auto verify = RunCli({"verify", "--all", "--repo", repo, "--key-file", key_file, "--json"}, with_new);
+  EXPECT_EQ(verify.exit_code, 0) << verify.All();
+  auto old = RunCli({"verify", "--all", "--repo", repo}, env);
+  EXPECT_EQ(old.exit_code, 2) << old.All();
 }
 
 }  // namespace pgk::test
