@@ -201,15 +201,25 @@ Status ApplyPostData(pg::Connection& conn, repo::Repository& repo, const repo::M
   std::stable_sort(plan.builds.begin(), plan.builds.end(),
                    [&](const TableBuilds& a, const TableBuilds& b) { return bytes[a.table] > bytes[b.table]; });
   std::vector<std::optional<pg::Connection>> conns(static_cast<size_t>(std::max(o.jobs, 1)));
+  // Once one build fails the restore has failed: the other workers stop after the
+  // statement they are in rather than build the rest of their table's indexes for nothing.
+  std::atomic<bool> failed{false};
   Status built = ParallelForEach(plan.builds.size(), o.jobs, [&](int w, size_t i) -> Status {
     auto& c = conns[static_cast<size_t>(w)];
-    if (!c) {
-      PGK_ASSIGN_OR_RETURN(pg::Connection made, ConnectTo(o.server_conninfo, o.into));
-      c.emplace(std::move(made));
-      PGK_RETURN_IF_ERROR(PrepareBuildSession(*c));
-    }
-    for (const auto& statement : plan.builds[i].statements) PGK_RETURN_IF_ERROR(c->Exec(statement));
-    return Status::Ok();
+    Status s = [&]() -> Status {
+      if (!c) {
+        PGK_ASSIGN_OR_RETURN(pg::Connection made, ConnectTo(o.server_conninfo, o.into));
+        c.emplace(std::move(made));
+        PGK_RETURN_IF_ERROR(PrepareBuildSession(*c));
+      }
+      for (const auto& statement : plan.builds[i].statements) {
+        if (failed) return Status::Ok();
+        PGK_RETURN_IF_ERROR(c->Exec(statement));
+      }
+      return Status::Ok();
+    }();
+    if (!s.ok()) failed = true;
+    return s;
   });
   if (!built.ok()) return built.WithContext("applying " + f.name);
   PGK_RETURN_IF_ERROR(PrepareBuildSession(conn));
