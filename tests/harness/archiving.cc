@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "common/fs.h"
@@ -157,6 +158,24 @@ std::string NewDatabase(pg::LocalCluster& cluster, const std::string& prefix) {
   std::string db = prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(n++);
   EXPECT_TRUE(cluster.CreateDatabase(db).ok());
   return db;
+}
+
+void DatabaseWithCorruptPage(const std::string& prefix, std::string* db, std::string* relation_path) {
+  *db = NewDatabase(SharedSource(), prefix);
+  auto conn = MustConnect(SharedSource().ConnInfo(*db));
+  // One statement each: VACUUM refuses to run inside a multi-statement query.
+  for (const char* sql : {"CREATE TABLE victim (id int, pad text)",
+                          "INSERT INTO victim SELECT g, repeat('x', 200) FROM generate_series(1, 200) g",
+                          "VACUUM FREEZE victim", "CHECKPOINT"}) {
+    Status s = conn.Exec(sql);
+    ASSERT_TRUE(s.ok()) << sql << ": " << s.ToString();
+  }
+  *relation_path = ValueOf(conn, "SELECT pg_relation_filepath('victim')");
+  std::fstream f(SharedSource().data_dir().string() + "/" + *relation_path,
+                 std::ios::in | std::ios::out | std::ios::binary);
+  ASSERT_TRUE(f.good()) << *relation_path;
+  f.seekp(8192 + 4000);
+  f.write("CORRUPTED", 9);
 }
 
 std::string NewExampleDatabase(pg::LocalCluster& cluster, const std::string& prefix, int positions) {

@@ -56,6 +56,12 @@ std::string RestoredConninfo(const pg::LocalCluster& source, int port, const std
 
 // A fresh database on `cluster` with a unique name derived from `prefix`.
 std::string NewDatabase(pg::LocalCluster& cluster, const std::string& prefix);
+// A new database on the shared source whose table `victim` has block 1 damaged among its
+// tuples (page header and LSN intact, so only the checksum tells), frozen and
+// checkpointed first so that nothing writes the page again from shared buffers before a
+// backup reads it. Sets `db` and the relation's path in the data directory ("base/...");
+// drop `db` afterwards so that later tests do not inherit the damage.
+void DatabaseWithCorruptPage(const std::string& prefix, std::string* db, std::string* relation_path);
 // One with the example application, seed data (`positions`), a large object, a TOASTed
 // table `blobs` and an unlogged table `scratch`.
 std::string NewExampleDatabase(pg::LocalCluster& cluster, const std::string& prefix, int positions);

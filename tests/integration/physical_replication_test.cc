@@ -18,6 +18,7 @@
 
 #include "common/process.h"
 #include "harness/archiving.h"
+#include "pg/quote.h"
 #include "harness/harness.h"
 #include "pg/conninfo.h"
 #include "pg/local_cluster.h"
@@ -233,22 +234,9 @@ TEST(PhysicalReplication, ReplicationRoleSufficesAndAPgHbaRefusalIsExplained) {
 // bad page as a WARNING, then fails the command at its end: the backup is still complete,
 // listed, and reports the page by file and block like the data directory copy (exit 1).
 TEST(PhysicalReplication, CorruptPageIsReportedByFileAndBlock) {
-  std::string db = "physrepl_corrupt_" + std::to_string(::getpid());
-  ASSERT_TRUE(SharedSource().CreateDatabase(db).ok());
-  auto conn = MustConnect(SharedSource().ConnInfo(db));
-  // Frozen and checkpointed: nothing writes the page again from shared buffers.
-  ASSERT_TRUE(conn.Exec("CREATE TABLE victim (id int, pad text); INSERT INTO victim SELECT g, repeat('x', 200) "
-                        "FROM generate_series(1, 200) g")
-                  .ok());
-  ASSERT_TRUE(conn.Exec("VACUUM FREEZE victim").ok());
-  ASSERT_TRUE(conn.Exec("CHECKPOINT").ok());
-  std::string rel = ValueOf(conn, "SELECT pg_relation_filepath('victim')");
-  {
-    std::fstream f(SharedSource().data_dir().string() + "/" + rel, std::ios::in | std::ios::out | std::ios::binary);
-    ASSERT_TRUE(f.good()) << rel;
-    f.seekp(8192 + 4000);  // block 1, among its tuples; the header and its LSN intact
-    f.write("CORRUPTED", 9);
-  }
+  std::string db, rel;
+  DatabaseWithCorruptPage("physrepl_corrupt", &db, &rel);
+  if (HasFatalFailure()) return;
   auto b = Backup(SharedSource().ConnInfo(), {"--source", "replication"});
   EXPECT_EQ(b.exit_code, 1) << b.out << b.err;
   auto j = b.Json();
@@ -258,8 +246,8 @@ TEST(PhysicalReplication, CorruptPageIsReportedByFileAndBlock) {
   EXPECT_EQ(j["page_errors"][0]["blocks"], nlohmann::json::array({1}));
   auto ids = BackupIds();
   EXPECT_NE(std::find(ids.begin(), ids.end(), j["id"].get<std::string>()), ids.end());
-  conn = MustConnect(SharedSource().ConnInfo("postgres"));
-  ASSERT_TRUE(conn.Exec("DROP DATABASE " + db).ok());
+  auto conn = MustConnect(SharedSource().ConnInfo("postgres"));
+  ASSERT_TRUE(conn.Exec("DROP DATABASE " + pg::QuoteIdent(db)).ok());
 }
 
 // A server with no walsender slots: the refusal says which setting to raise.

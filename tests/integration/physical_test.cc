@@ -224,24 +224,9 @@ TEST(Physical, TargetsBeforeEveryBackupAndNonEmptyDirectoriesAreRefused) {
 }
 
 TEST(Physical, CorruptPageIsReportedByFileAndBlock) {
-  std::string db = SourceDb("phys_corrupt");
-  auto conn = MustConnect(SharedSource().ConnInfo(db));
-  // Frozen and checkpointed: nothing (hint bits, vacuum) writes the page again before the
-  // backup's checkpoint, which would overwrite the damage from shared buffers.
-  ASSERT_TRUE(conn.Exec("CREATE TABLE victim (id int, pad text); INSERT INTO victim SELECT g, repeat('x', 200) "
-                        "FROM generate_series(1, 200) g")
-                  .ok());
-  ASSERT_TRUE(conn.Exec("VACUUM FREEZE victim").ok());
-  ASSERT_TRUE(conn.Exec("CHECKPOINT").ok());
-  std::string rel = ValueOf(conn, "SELECT pg_relation_filepath('victim')");
-  std::string path = SharedSource().data_dir().string() + "/" + rel;
-  {
-    // Damage block 1 in the middle of its tuples, leaving the header (and its LSN) alone.
-    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-    ASSERT_TRUE(f.good()) << path;
-    f.seekp(8192 + 4000);
-    f.write("CORRUPTED", 9);
-  }
+  std::string db, rel;
+  DatabaseWithCorruptPage("phys_corrupt", &db, &rel);
+  if (HasFatalFailure()) return;
   auto b = Backup();
   EXPECT_EQ(b.exit_code, 1) << b.out << b.err;
   auto j = b.Json();
@@ -249,7 +234,7 @@ TEST(Physical, CorruptPageIsReportedByFileAndBlock) {
   EXPECT_EQ(j["page_errors"][0]["file"], rel);
   EXPECT_EQ(j["page_errors"][0]["blocks"], nlohmann::json::array({1}));
   // Later tests must not inherit the damage.
-  conn = MustConnect(SharedSource().ConnInfo("postgres"));
+  auto conn = MustConnect(SharedSource().ConnInfo("postgres"));
   ASSERT_TRUE(conn.Exec("DROP DATABASE " + pg::QuoteIdent(db)).ok());
 }
 
