@@ -21,6 +21,7 @@
 #include "serve/http.h"
 #include "serve/http_auth.h"
 #include "serve/service.h"
+#include "serve/tls.h"
 
 namespace pgk::cli {
 
@@ -55,13 +56,20 @@ void PassRepositoryFlags(const ServeArgs& a, std::vector<serve::JobSpec>* jobs) 
   }
 }
 
+// The HTTPS identity of `config` (null: plain HTTP).
+Result<std::shared_ptr<const serve::TlsIdentity>> LoadTls(const Config& config) {
+  PGK_ASSIGN_OR_RETURN(auto files, serve::TlsFilesFromConfig(config));
+  if (!files) return std::shared_ptr<const serve::TlsIdentity>();
+  return serve::TlsIdentity::Load(*files);
+}
+
 bool IsLoopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
 // SIGHUP: the config file read again; its [serve] section replaces the jobs, time zone,
-// webhook, keep_runs and refresh_seconds, and the access token is read again (a rotated
-// token file takes effect). A file that does not load changes nothing. What
+// webhook, keep_runs and refresh_seconds; the access token and the TLS certificate and key
+// are read again (rotated files take effect). A file that does not load changes nothing. What
 // serve took from elsewhere at start-up (the database, the repository, the listen
 // address) needs a restart, and the log says so when the file changed it.
 void Reload(const Context& ctx, const ServeArgs& a, const std::string& listening, serve::Service* service,
@@ -84,6 +92,16 @@ void Reload(const Context& ctx, const ServeArgs& a, const std::string& listening
     log::Error("reload failed, the running configuration stays: {}", token.status().ToString());
     return;
   }
+  auto tls = LoadTls(*config);
+  if (!tls.ok()) {
+    log::Error("reload failed, the running configuration stays: {}", tls.status().ToString());
+    return;
+  }
+  if ((*tls != nullptr) != (std::string(http->scheme()) == "https")) {
+    log::Warn("reload: HTTPS was turned {}; serve switches on restart", *tls ? "on" : "off");
+  } else if (*tls) {
+    log::Info("reload: TLS certificate {}", (*tls)->description());
+  }
   for (const char* key : {"repository.url", "repository.key_file", "database.url"}) {
     if (config->GetString(key) != ctx.config.GetString(key)) {
       log::Warn("reload: {} changed; serve keeps the value it started with until it is restarted", key);
@@ -98,6 +116,7 @@ void Reload(const Context& ctx, const ServeArgs& a, const std::string& listening
     log::Info("reload: the HTTP access token is now {}", token->has_value() ? "required" : "off");
   }
   http->SetToken(std::move(token).value());
+  http->SetTls(std::move(tls).value());
 }
 
 Result<std::string> ScratchDir() {
@@ -122,6 +141,8 @@ int Run(Context& ctx, const ServeArgs& a) {
   if (!address.ok()) return ctx.Fail(address.status());
   auto token = serve::LoadServeToken(ctx.config);
   if (!token.ok()) return ctx.Fail(token.status());
+  auto tls = LoadTls(ctx.config);
+  if (!tls.ok()) return ctx.Fail(tls.status());
   std::string repo_url = !a.repo.empty() ? a.repo : ctx.config.GetString("repository.url").value_or("");
   std::string key_file = !a.key_file.empty() ? a.key_file : ctx.config.GetString("repository.key_file").value_or("");
   if (repo_url.empty()) {
@@ -154,13 +175,14 @@ int Run(Context& ctx, const ServeArgs& a) {
   serve::Service service(std::move(o));
   Status init = service.Init();
   if (!init.ok()) return ctx.Fail(init);
-  serve::HttpServer http(service);
+  serve::HttpServer http(service, *tls);
   http.SetToken(*token);
   Status started = http.Start(*address);
   if (!started.ok()) return ctx.Fail(started);
   std::string host = address->host.find(':') != std::string::npos ? "[" + address->host + "]" : address->host;
-  log::Info("pgkeeper serve {} listening on http://{}:{}/ for {}", kVersion, host, http.port(),
-            pg::DisplayConninfo(target->conninfo));
+  std::string url = std::string(http.scheme()) + "://" + host + ":" + std::to_string(http.port()) + "/";
+  log::Info("pgkeeper serve {} listening on {} for {}", kVersion, url, pg::DisplayConninfo(target->conninfo));
+  if (*tls) log::Info("TLS certificate {}", (*tls)->description());
   if (token->has_value()) {
     log::Info("an access token is required for /metrics, /api/status and /; /live, /health and /ready are open");
   } else if (!IsLoopback(address->host)) {
@@ -169,9 +191,9 @@ int Run(Context& ctx, const ServeArgs& a) {
               address->host);
   }
   if (ctx.out.json()) {
-    ctx.out.Json({{"listening", "http://" + host + ":" + std::to_string(http.port()) + "/"}, {"port", http.port()}});
+    ctx.out.Json({{"listening", url}, {"port", http.port()}});
   } else {
-    ctx.out.Line("pgkeeper serve: listening on http://" + host + ":" + std::to_string(http.port()) + "/");
+    ctx.out.Line("pgkeeper serve: listening on " + url);
   }
   std::string scratch_dir = *scratch;
   // A requested stop is not a failure: forward the signal to the running jobs (they abort

@@ -25,7 +25,17 @@ Result<ListenAddress> ParseListen(const std::string& text) {
   return ListenAddress{host, p};
 }
 
-HttpServer::HttpServer(Service& service) : service_(service), server_(std::make_unique<httplib::Server>()) {
+HttpServer::HttpServer(Service& service, std::shared_ptr<const TlsIdentity> tls)
+    : service_(service), https_(tls != nullptr), tls_(std::move(tls)) {
+  if (https_) {
+    server_ = std::make_unique<httplib::SSLServer>([this](SSL_CTX& ctx) {
+      SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+      SSL_CTX_set_cert_cb(&ctx, &HttpServer::CertCallback, this);
+      return true;
+    });
+  } else {
+    server_ = std::make_unique<httplib::Server>();
+  }
   httplib::Server& srv = *server_;
   srv.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (IsOpenPath(req.path)) return httplib::Server::HandlerResponse::Unhandled;
@@ -74,16 +84,34 @@ HttpServer::HttpServer(Service& service) : service_(service), server_(std::make_
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::SetToken(std::optional<std::string> token) {
-  std::lock_guard<std::mutex> lock(token_mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   token_ = token ? std::make_shared<const std::string>(std::move(*token)) : nullptr;
 }
 
+void HttpServer::SetTls(std::shared_ptr<const TlsIdentity> tls) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (https_ && tls) tls_ = std::move(tls);
+}
+
+// OpenSSL calls this in each handshake, on the server's worker thread: the identity is
+// read under the mutex, so a SIGHUP swapping it never races a handshake.
+int HttpServer::CertCallback(SSL* ssl, void* self) {
+  auto* server = static_cast<HttpServer*>(self);
+  std::shared_ptr<const TlsIdentity> tls;
+  {
+    std::lock_guard<std::mutex> lock(server->mu_);
+    tls = server->tls_;
+  }
+  return tls ? tls->UseOn(ssl) : 0;
+}
+
 std::shared_ptr<const std::string> HttpServer::Token() {
-  std::lock_guard<std::mutex> lock(token_mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return token_;
 }
 
 Status HttpServer::Start(const ListenAddress& a) {
+  if (!server_->is_valid()) return Status::Internal("cannot set up TLS for serve's HTTP server");
   if (a.port == 0) {
     port_ = server_->bind_to_any_port(a.host);
   } else {

@@ -20,6 +20,7 @@
 
 #include "common/status.h"
 #include "serve/service.h"
+#include "serve/tls.h"
 
 namespace httplib {
 class Server;
@@ -36,7 +37,8 @@ Result<ListenAddress> ParseListen(const std::string& text);
 
 class HttpServer {
  public:
-  explicit HttpServer(Service& service);
+  // With `tls`, HTTPS only (TLS 1.2 and later); SetTls swaps the identity.
+  explicit HttpServer(Service& service, std::shared_ptr<const TlsIdentity> tls = nullptr);
   ~HttpServer();
   // Binds (IO error when the address is taken) and serves on a background thread.
   Status Start(const ListenAddress& address);
@@ -46,13 +48,20 @@ class HttpServer {
   // Safe to call while serving (SIGHUP rereads the token).
   void SetToken(std::optional<std::string> token);
   bool HasToken() { return Token() != nullptr; }
+  // The certificate for the next handshakes (connections already open keep theirs). Only
+  // for a server constructed with one.
+  void SetTls(std::shared_ptr<const TlsIdentity> tls);
+  const char* scheme() const { return https_ ? "https" : "http"; }
 
  private:
   std::shared_ptr<const std::string> Token();
+  static int CertCallback(SSL* ssl, void* self);
 
   Service& service_;
-  std::mutex token_mu_;
+  bool https_ = false;
+  std::mutex mu_;  // guards token_ and tls_ (SIGHUP changes them while requests run)
   std::shared_ptr<const std::string> token_;
+  std::shared_ptr<const TlsIdentity> tls_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;

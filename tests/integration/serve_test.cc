@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "harness/harness.h"
+#include "harness/test_cert.h"
 #include "pg/local_cluster.h"
 
 namespace pgk::test {
@@ -372,6 +373,60 @@ TEST(Serve, WarnsWhenExposedWithoutATokenAndRefusesAWeakOne) {
   CliResult r = bg.Wait();
   EXPECT_EQ(r.exit_code, 0) << r.All();
   EXPECT_NE(r.err.find("without an access token"), std::string::npos) << r.err;
+}
+
+// HTTPS: only TLS answers on the port, clients that trust the certificate connect, and
+// SIGHUP puts a renewed certificate in front of new connections without a restart. A key
+// that does not match its certificate stops serve at start-up (exit 2).
+TEST(Serve, HttpsServesAndRenewsItsCertificateOnSighup) {
+  std::string db = SmallDatabase("serve_tls");
+  std::string dir = MakeFiles("serve_tls", {{"ca-a.pem", ""}});
+  auto first = MakeTestCert("first"), second = MakeTestCert("second");
+  ASSERT_TRUE(fs::WriteFile(dir + "/ca-a.pem", first.cert_pem).ok());
+  ASSERT_TRUE(fs::WriteFile(dir + "/ca-b.pem", second.cert_pem).ok());
+  auto install = [&](const TestCert& c) {
+    std::ofstream(dir + "/cert.pem", std::ios::trunc) << c.cert_pem;
+    std::ofstream(dir + "/key.pem", std::ios::trunc) << c.key_pem;
+    std::filesystem::permissions(dir + "/key.pem", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  };
+  install(first);
+  std::string config = dir + "/pgkeeper.toml";
+  std::ofstream(config) << "[serve]\ntls_cert_file = \"" << dir << "/cert.pem\"\ntls_key_file = \"" << dir
+                        << "/key.pem\"\n";
+  int port = FreePort();
+  auto live_with = [&](const std::string& ca) {
+    httplib::SSLClient c("127.0.0.1", port);
+    c.set_ca_cert_path((dir + "/" + ca).c_str());
+    c.enable_server_certificate_verification(true);
+    c.set_connection_timeout(2);
+    auto r = c.Get("/live");
+    return r ? r->status : -1;
+  };
+  auto bg = StartCli({"serve", "--config", config, "--db", UrlWithPassword(db), "--repo", TempPath("serve_tls_repo"),
+                      "--listen", "127.0.0.1:" + std::to_string(port)});
+  ASSERT_TRUE(WaitFor([&] { return live_with("ca-a.pem") == 200; }, 30s)) << [&] {
+    bg.process->Signal(SIGTERM);
+    return bg.Wait().All();
+  }();
+  EXPECT_EQ(live_with("ca-b.pem"), -1) << "a client that does not trust the certificate";
+  EXPECT_EQ(Get(port, "/live").status, -1) << "plain HTTP on the HTTPS port";
+
+  install(second);
+  ASSERT_EQ(::kill(bg.process->pid(), SIGHUP), 0);
+  EXPECT_TRUE(WaitFor([&] { return live_with("ca-b.pem") == 200; }, 10s));
+  EXPECT_EQ(live_with("ca-a.pem"), -1);
+  bg.process->Signal(SIGTERM);
+  CliResult r = bg.Wait();
+  EXPECT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_NE(r.out.find("listening on https://127.0.0.1:"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("reload: TLS certificate CN=second"), std::string::npos) << r.err;
+  EXPECT_EQ(r.All().find("PRIVATE KEY"), std::string::npos);
+
+  std::ofstream(dir + "/key.pem", std::ios::trunc) << first.key_pem;  // second's certificate, first's key
+  auto mismatch = RunCli({"serve", "--config", config, "--db", UrlWithPassword(db), "--repo",
+                          TempPath("serve_tls_repo"), "--listen", "127.0.0.1:" + std::to_string(port)});
+  EXPECT_EQ(mismatch.exit_code, 2) << mismatch.All();
+  EXPECT_NE(mismatch.err.find("is not the private key of the certificate"), std::string::npos) << mismatch.err;
 }
 
 TEST(Serve, StatusPageRendersInChromium) {
