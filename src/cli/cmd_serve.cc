@@ -227,7 +227,7 @@ void SetupServe(CLI::App* cmd, Handler* handler) {
       ->check(CLI::Range(1.0, 86400.0));
   cmd->footer(
       "Jobs come from [[serve.jobs]] in the config (docs/commands/serve.md). SIGHUP rereads the config's [serve] "
-      "section (jobs, time zone, webhook). SIGTERM or SIGINT stop serve: running jobs get the signal, abort "
+      "section (jobs, time zone, webhook, access token, TLS certificate). SIGTERM or SIGINT stop serve: running jobs get the signal, abort "
       "safely, and serve exits 0.");
   *handler = [a](Context& ctx) { return Run(ctx, *a); };
 }
