@@ -160,6 +160,7 @@ int Run(Context& ctx, const ServeArgs& a) {
   o.version = kVersion;
   o.database_display = pg::DisplayConninfo(target->conninfo);
   o.stop_grace_s = a.stop_grace_s;
+  o.lease_ttl_s = o.config.lease_seconds;
   o.collect = {.conninfo = target->conninfo, .repo_url = repo_url, .key_file = key_file, .config = &ctx.config};
   o.runner.scratch_dir = *scratch;
   if (!ctx.options.config_path.empty()) {

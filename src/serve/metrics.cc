@@ -70,6 +70,9 @@ std::string RenderMetrics(const StatusSnapshot& s) {
   w.Sample(1, {{"version", s.version}});
   w.Family("pgkeeper_database_up", "gauge", "1 when the database accepted a connection and SELECT 1");
   w.Sample(s.database_up ? 1 : 0);
+  w.Family("pgkeeper_scheduler_active", "gauge",
+           "1 when this serve runs the schedule; 0 while it stands by for another serve on the repository");
+  w.Sample(s.scheduler_active ? 1 : 0);
   w.Family("pgkeeper_status_collected_timestamp_seconds", "gauge",
            "when serve last read the repository, WAL and schema status");
   w.Sample(s.collected_at);

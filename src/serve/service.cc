@@ -19,6 +19,7 @@ Service::~Service() {
   stopping_ = true;
   cv_.notify_all();
   if (refresher_.joinable()) refresher_.join();
+  if (lease_thread_.joinable()) lease_thread_.join();
   // Job threads are detached (one per run, for the life of a long-running process):
   // wait until the last one is done with this object.
   std::unique_lock<std::mutex> lock(mu_);
@@ -26,38 +27,126 @@ Service::~Service() {
 }
 
 Status Service::Init() {
-  std::map<std::string, int64_t> last_scheduled;
+  // The schedule counts from now, not from after the lease is settled (seconds later): a
+  // fire time in between still runs.
+  auto started = static_cast<int64_t>(o_.clock->Now());
   if (!o_.collect.repo_url.empty()) {
     PGK_ASSIGN_OR_RETURN(records_, storage::OpenStorage(o_.collect.repo_url));
+    lease_ = std::make_unique<ScheduleLease>(*records_, o_.host, o_.lease_ttl_s);
+    auto held = lease_->TryAcquire();
+    if (!held.ok()) {
+      // An unreachable repository must not stop the schedule: jobs fail and say why, and
+      // the lease is taken or yielded once the repository answers.
+      log::Warn("cannot read the schedule lease in {}: {}; running the schedule", records_->Url(),
+                held.status().message());
+    } else if (!*held) {
+      active_ = false;
+      std::string holder = lease_->holder() ? lease_->holder()->Describe(o_.clock->Now()) : "another serve";
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        standby_for_ = holder;
+      }
+      log::Warn("standing by: another serve runs the schedule of {} ({}); this one takes over if that lease is "
+                "not renewed for {:.0f} s",
+                records_->Url(), holder, o_.lease_ttl_s);
+    }
+  }
+  if (active_) ResumeSchedule(started);
+  return Status::Ok();
+}
+
+void Service::ResumeSchedule(int64_t since) {
+  std::map<std::string, int64_t> last_scheduled;
+  std::map<std::string, RunRecord> latest_records;
+  if (records_) {
     std::vector<std::string> names, problems;
-    for (const auto& j : o_.config.jobs) names.push_back(j.name);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& j : scheduler_.jobs()) names.push_back(j.name);
+    }
     auto latest = LatestRunRecords(*records_, names, &problems);
     if (!latest.ok()) {
-      // An unreachable repository must not stop the schedule: jobs fail and say why.
       log::Warn("cannot read run records from {}: {}", records_->Url(), latest.status().message());
     } else {
-      last_ = std::move(latest).value();
+      latest_records = std::move(latest).value();
     }
     for (const auto& p : problems) log::Warn("run record {}", p);
-    for (const auto& [name, r] : last_) last_scheduled[name] = r.scheduled;
+    for (const auto& [name, r] : latest_records) last_scheduled[name] = r.scheduled;
   }
-  int64_t now = static_cast<int64_t>(o_.clock->Now());
   std::lock_guard<std::mutex> lock(mu_);
-  scheduler_.Start(now, last_scheduled);
+  for (auto& [name, r] : latest_records) last_[name] = std::move(r);
+  scheduler_.Start(since, last_scheduled);
   for (size_t i = 0; i < scheduler_.jobs().size(); ++i) {
     const auto& j = scheduler_.jobs()[i];
     auto next = scheduler_.next(i);
     log::Info("job {}: {} on \"{}\" ({}), next {}", j.name, j.command, j.schedule.text(), o_.config.timezone.name(),
               next ? IsoTime(static_cast<double>(*next)) : std::string("never"));
   }
-  return Status::Ok();
+}
+
+// Renews the lease every ttl/4 while this serve holds it; otherwise tries to take it.
+// Losing it (another serve took it over after this one failed to renew in time) stops
+// new runs; running jobs finish.
+void Service::LeaseLoop() {
+  using Steady = std::chrono::steady_clock;
+  const auto every = std::chrono::duration<double>(lease_->ttl_s() / 4);
+  auto renewed = Steady::now();
+  while (!stopping_) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, every, [this] { return stopping_.load(); });
+    }
+    if (stopping_) break;
+    double now = o_.clock->Now();
+    if (active_) {
+      auto r = lease_->Renew();
+      if (r.ok() && *r) {
+        renewed = Steady::now();
+      } else if (r.ok() || std::chrono::duration<double>(Steady::now() - renewed).count() > lease_->ttl_s()) {
+        active_ = false;
+        std::string holder = lease_->holder() ? lease_->holder()->Describe(now) : "nobody";
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          standby_for_ = holder;
+        }
+        log::Error("lost the schedule lease ({}): standing by, no new runs; running jobs finish",
+                   r.ok() ? "now held by " + holder : "not renewed for " + std::to_string(int(lease_->ttl_s())) +
+                                                           " s: " + r.status().message());
+      } else {
+        log::Warn("cannot renew the schedule lease: {} (retrying)", r.status().message());
+      }
+      continue;
+    }
+    auto r = lease_->TryAcquire();
+    if (r.ok() && *r) {
+      log::Info("took over the schedule of {} (from {})", records_->Url(), [&] {
+        std::lock_guard<std::mutex> lock(mu_);
+        return standby_for_;
+      }());
+      ResumeSchedule(static_cast<int64_t>(now));
+      renewed = Steady::now();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        standby_for_.clear();
+      }
+      active_ = true;
+    } else if (r.ok() && lease_->holder()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      standby_for_ = lease_->holder()->Describe(now);
+    }
+  }
 }
 
 void Service::Loop() {
   refresher_ = std::thread([this] { RefreshLoop(); });
+  if (lease_) lease_thread_ = std::thread([this] { LeaseLoop(); });
   while (!stopping_) {
     {
       std::unique_lock<std::mutex> lock(mu_);
+      if (!active_) {  // standing by: the schedule runs elsewhere
+        cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_.load(); });
+        continue;
+      }
       Decisions d = scheduler_.Tick(static_cast<int64_t>(o_.clock->Now()));
       for (const Due& s : d.skipped) {
         log::Warn("job {}: skipped the run due at {}: the previous run is still going", scheduler_.jobs()[s.job].name,
@@ -198,6 +287,13 @@ bool Service::Stop(int sig) {
   std::unique_lock<std::mutex> lock(mu_);
   bool done = cv_.wait_for(lock, std::chrono::duration<double>(o_.stop_grace_s), [this] { return running_ == 0; });
   if (!done) log::Error("stopping: {} job(s) still running after {:.0f} s", running_, o_.stop_grace_s);
+  lock.unlock();
+  if (lease_thread_.joinable()) lease_thread_.join();
+  // Handed over at once rather than after the ttl, unless a job of ours may still run.
+  if (lease_ && active_ && done) {
+    Status released = lease_->Release();
+    if (!released.ok()) log::Warn("cannot release the schedule lease: {}", released.message());
+  }
   return done;
 }
 
@@ -227,9 +323,20 @@ void Service::Refresh(bool force_check) {
   CollectDatabase(o_.collect, with_check, now, &s);
   CollectRepository(o_.collect, &manifests_, &s);
   s.collected_at = now;
+  // Standing by, the jobs' results are the active serve's: its run records.
+  std::optional<std::map<std::string, RunRecord>> theirs;
+  if (!active_ && records_) {
+    std::vector<std::string> names, problems;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& j : scheduler_.jobs()) names.push_back(j.name);
+    }
+    if (auto latest = LatestRunRecords(*records_, names, &problems); latest.ok()) theirs = std::move(latest).value();
+  }
   std::lock_guard<std::mutex> lock(mu_);
   if (with_check) last_check_ = now;
   cached_ = std::move(s);
+  if (theirs && !active_) last_ = std::move(*theirs);
 }
 
 StatusSnapshot Service::Snapshot() {
@@ -239,6 +346,8 @@ StatusSnapshot Service::Snapshot() {
   StatusSnapshot s = cached_;
   s.database_up = p.ok;
   s.database_error = p.error;
+  s.scheduler_active = active_;
+  s.scheduler_standby_for = active_ ? "" : standby_for_;
   for (size_t i = 0; i < scheduler_.jobs().size(); ++i) {
     const JobSpec& j = scheduler_.jobs()[i];
     JobStatus js;

@@ -18,6 +18,7 @@
 #include "serve/clock.h"
 #include "serve/collect.h"
 #include "serve/jobs.h"
+#include "serve/lease.h"
 #include "serve/run_record.h"
 #include "serve/runner.h"
 #include "serve/scheduler.h"
@@ -36,6 +37,7 @@ struct ServiceOptions {
   std::string database_display;   // masked target, for the status page
   double stop_grace_s = 120;      // how long Stop waits for running jobs to finish
   double check_interval_s = 300;  // check's sections (migrations, schema) at most this often
+  double lease_ttl_s = 60;        // the schedule lease (lease.h)
 };
 
 struct Probe {
@@ -48,8 +50,10 @@ class Service {
   explicit Service(ServiceOptions options);
   ~Service();
 
-  // Opens the repository's storage for run records, reads each job's newest record and
-  // decides missed runs. Errors: the repository URL is malformed.
+  // Opens the repository's storage for run records and tries to take the schedule lease:
+  // with it, reads each job's newest record and decides missed runs; without it (another
+  // serve runs this repository's schedule), stands by and takes over when that one's
+  // lease goes stale. Errors: the repository URL is malformed.
   Status Init();
   // Runs until Stop(): starts due jobs, refreshes the status.
   void Loop();
@@ -69,6 +73,11 @@ class Service {
   std::vector<std::string> NotReady();
 
  private:
+  // Reads the jobs' newest run records (the schedule's memory, wherever it ran) and
+  // starts the scheduler from them as of `since`: at start-up and when taking over from
+  // another serve.
+  void ResumeSchedule(int64_t since);
+  void LeaseLoop();
   void StartJob(const Due& due);
   void RunJob(Due due, JobSpec job);
   void Finish(const Due& due, const JobSpec& job, const RunOutcome& outcome, double start, double end);
@@ -89,6 +98,10 @@ class Service {
   ManifestCache manifests_;  // only the refresher thread touches it
   double last_check_ = 0;
   std::thread refresher_;
+  std::unique_ptr<ScheduleLease> lease_;  // null without a repository; only Init and LeaseLoop use it
+  std::atomic<bool> active_{true};        // this serve runs the schedule (holds the lease)
+  std::string standby_for_;               // who does when it does not (under mu_)
+  std::thread lease_thread_;
   std::mutex probe_mu_;
   double probe_at_ = -1e18;
   Probe probe_;

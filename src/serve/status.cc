@@ -127,6 +127,9 @@ nlohmann::json StatusSnapshot::ToJson() const {
       {"recoverable_window", {{"start", OptTime(window_start)}, {"end", OptTime(window_end)}, {"point_in_time", pitr}}},
       {"last_drill", drill},
       {"jobs", jobs_json},
+      {"scheduler",
+       {{"active", scheduler_active},
+        {"standby_for", scheduler_active ? nlohmann::json(nullptr) : nlohmann::json(scheduler_standby_for)}}},
       {"warnings", warnings}};
 }
 

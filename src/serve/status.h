@@ -67,6 +67,9 @@ struct StatusSnapshot {
   std::optional<double> window_start, window_end;
   bool pitr = false;
   std::vector<JobStatus> jobs;
+  // False while another serve holds the schedule lease (lease.h): this one stands by.
+  bool scheduler_active = true;
+  std::string scheduler_standby_for;  // "db1, pid 4242, renewed 12 s ago"
   std::vector<std::string> warnings;
 
   // Newest backup of each (type, tag), and the one before it.

@@ -171,6 +171,10 @@ std::string RenderStatusPage(const StatusSnapshot& s, double now) {
   }
   h += "</table>";
   h += "<h2>Jobs <span class=dim>schedules in " + EscapeMarkup(s.timezone) + "</span></h2>";
+  if (!s.scheduler_active) {
+    h += "<p class=warn>Standing by: another serve runs the schedule of this repository (" +
+         EscapeMarkup(s.scheduler_standby_for) + "); this one takes over if it stops renewing its lease.</p>";
+  }
   h += "<table><tr><th>job</th><th>command</th><th>schedule</th><th>last run</th><th>result</th><th>next</th></tr>";
   for (const auto& j : s.jobs) {
     std::string result = j.running     ? "running"

@@ -429,6 +429,40 @@ TEST(Serve, HttpsServesAndRenewsItsCertificateOnSighup) {
   EXPECT_NE(mismatch.err.find("is not the private key of the certificate"), std::string::npos) << mismatch.err;
 }
 
+// Two serves on one repository: the second stands by, the scheduled backup runs once,
+// and when the first stops the second takes over without running it again.
+TEST(Serve, ASecondServeStandsByAndTakesOverWithoutRepeatingARun) {
+  std::string db = SmallDatabase("serve_lease");
+  std::string repo = TempPath("serve_lease_repo");
+  std::string job = JobToml("nightly", "backup", "0 2 * * *");
+  std::string settings = "timezone = \"Europe/Berlin\"\nlease_seconds = 4\n";
+  // Both clocks start ten seconds before 02:00 Berlin (01:00 UTC).
+  Serve first("serve_lease_a", UrlWithPassword(db), repo, job, "2026-12-06T00:59:50Z", settings);
+  Serve second("serve_lease_b", UrlWithPassword(db), repo, job, "2026-12-06T00:59:50Z", settings);
+  nlohmann::json standby = second.StatusJson();
+  ASSERT_TRUE(standby.is_object());
+  EXPECT_EQ(standby["scheduler"]["active"], false) << standby.dump();
+  EXPECT_NE(Get(second.port(), "/metrics").body.find("pgkeeper_scheduler_active 0\n"), std::string::npos);
+  EXPECT_NE(Get(first.port(), "/metrics").body.find("pgkeeper_scheduler_active 1\n"), std::string::npos);
+
+  ASSERT_TRUE(WaitFor([&] { return JobDone(first, "nightly"); }, 90s)) << first.Stop().All();
+  // The standby shows the active serve's run from its record.
+  EXPECT_TRUE(WaitFor([&] { return JobDone(second, "nightly"); }, 15s)) << second.StatusJson().dump();
+  CliResult a = first.Stop();
+  EXPECT_EQ(a.exit_code, 0) << a.All();
+  EXPECT_TRUE(WaitFor([&] { return second.StatusJson()["scheduler"]["active"] == true; }, 15s))
+      << second.StatusJson().dump();
+  std::this_thread::sleep_for(3s);  // time enough for a wrongly repeated run to start
+  EXPECT_EQ(ListBackups(repo).size(), 1u);
+  EXPECT_EQ(RunRecords(repo, "nightly").size(), 1u);
+  CliResult b = second.Stop();
+  EXPECT_EQ(b.exit_code, 0) << b.All();
+  EXPECT_NE(b.err.find("standing by: another serve runs the schedule"), std::string::npos) << b.err;
+  EXPECT_NE(b.err.find("took over the schedule"), std::string::npos) << b.err;
+  EXPECT_EQ(b.err.find("job nightly: starting"), std::string::npos) << b.err;
+  EXPECT_FALSE(std::filesystem::exists(repo + "/serve/lease.json")) << "released at a clean stop";
+}
+
 TEST(Serve, StatusPageRendersInChromium) {
   std::string chromium = FindOnPath("chromium");
   if (chromium.empty()) GTEST_SKIP() << "chromium is not installed (Debian package chromium)";
