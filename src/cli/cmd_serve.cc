@@ -101,6 +101,7 @@ void Reload(const Context& ctx, const ServeArgs& a, const std::string& listening
     log::Warn("reload: HTTPS was turned {}; serve switches on restart", *tls ? "on" : "off");
   } else if (*tls) {
     log::Info("reload: TLS certificate {}", (*tls)->description());
+    service->SetTlsCertificateExpiry((*tls)->not_after());
   }
   for (const char* key : {"repository.url", "repository.key_file", "database.url"}) {
     if (config->GetString(key) != ctx.config.GetString(key)) {
@@ -177,6 +178,7 @@ int Run(Context& ctx, const ServeArgs& a) {
   Status init = service.Init();
   if (!init.ok()) return ctx.Fail(init);
   serve::HttpServer http(service, *tls);
+  if (*tls) service.SetTlsCertificateExpiry((*tls)->not_after());
   http.SetToken(*token);
   Status started = http.Start(*address);
   if (!started.ok()) return ctx.Fail(started);

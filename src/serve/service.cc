@@ -339,6 +339,11 @@ void Service::Refresh(bool force_check) {
   if (theirs && !active_) last_ = std::move(*theirs);
 }
 
+void Service::SetTlsCertificateExpiry(std::optional<double> not_after) {
+  std::lock_guard<std::mutex> lock(mu_);
+  tls_expiry_ = not_after;  // not in cached_: a refresh in progress would overwrite it
+}
+
 StatusSnapshot Service::Snapshot() {
   Probe p = Health();
   double now = o_.clock->Now();
@@ -347,6 +352,7 @@ StatusSnapshot Service::Snapshot() {
   s.database_up = p.ok;
   s.database_error = p.error;
   s.scheduler_active = active_;
+  s.tls_certificate_expiry = tls_expiry_;
   s.scheduler_standby_for = active_ ? "" : standby_for_;
   for (size_t i = 0; i < scheduler_.jobs().size(); ++i) {
     const JobSpec& j = scheduler_.jobs()[i];

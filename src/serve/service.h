@@ -65,6 +65,8 @@ class Service {
   // applied (the HTTP server keeps its socket): it is ignored here.
   void Reload(ServeConfig config);
 
+  // HTTPS: the expiry of the certificate serve presents (at start-up and each reload).
+  void SetTlsCertificateExpiry(std::optional<double> not_after);
   StatusSnapshot Snapshot();
   double Now() const { return o_.clock->Now(); }
   // Live database probe, cached for a second so that probes cannot hammer the server.
@@ -101,6 +103,7 @@ class Service {
   std::unique_ptr<ScheduleLease> lease_;  // null without a repository; only Init and LeaseLoop use it
   std::atomic<bool> active_{true};        // this serve runs the schedule (holds the lease)
   std::string standby_for_;               // who does when it does not (under mu_)
+  std::optional<double> tls_expiry_;      // under mu_
   std::thread lease_thread_;
   std::mutex probe_mu_;
   double probe_at_ = -1e18;

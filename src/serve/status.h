@@ -70,6 +70,7 @@ struct StatusSnapshot {
   // False while another serve holds the schedule lease (lease.h): this one stands by.
   bool scheduler_active = true;
   std::string scheduler_standby_for;  // "db1, pid 4242, renewed 12 s ago"
+  std::optional<double> tls_certificate_expiry;  // HTTPS: when serve's certificate expires
   std::vector<std::string> warnings;
 
   // Newest backup of each (type, tag), and the one before it.

@@ -20,11 +20,13 @@ constexpr size_t kMaxPemBytes = 1 << 20;
 // passphrase of an encrypted key, and serve runs without one.
 int NoPassphrase(char*, int, int, void*) { return -1; }
 
-std::string Expiry(const X509* cert) {
+int64_t NotAfter(const X509* cert) {
   std::tm tm{};
-  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1) return "?";
-  return FormatUtc(static_cast<int64_t>(timegm(&tm)), kIsoUtc);
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1) return 0;
+  return static_cast<int64_t>(timegm(&tm));
 }
+
+std::string Expiry(const X509* cert) { return FormatUtc(NotAfter(cert), kIsoUtc); }
 
 std::string Subject(const X509* cert) {
   char buf[256];
@@ -97,6 +99,7 @@ Result<std::shared_ptr<const TlsIdentity>> TlsIdentity::Load(const TlsFiles& fil
                "renew it; serve rereads both files on SIGHUP");
   }
   id->description_ = Subject(id->cert_) + ", expires " + Expiry(id->cert_);
+  id->not_after_ = static_cast<double>(NotAfter(id->cert_));
   return std::shared_ptr<const TlsIdentity>(std::move(id));
 }
 

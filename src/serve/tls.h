@@ -37,6 +37,7 @@ class TlsIdentity {
   int UseOn(SSL* ssl) const;
   // "CN=db-host.example, expires 2027-03-01T00:00:00Z": for the log.
   const std::string& description() const { return description_; }
+  double not_after() const { return not_after_; }  // the certificate's expiry (epoch seconds)
 
  private:
   TlsIdentity() = default;
@@ -44,6 +45,7 @@ class TlsIdentity {
   EVP_PKEY* key_ = nullptr;
   STACK_OF(X509)* chain_ = nullptr;
   std::string description_;
+  double not_after_ = 0;
 };
 
 }  // namespace pgk::serve

@@ -24,6 +24,7 @@ METRICS = {
     "pgkeeper_migration_version", "pgkeeper_migration_dirty", "pgkeeper_schema_differences",
     "pgkeeper_repository_size_bytes",
     "pgkeeper_recoverable_window_start_timestamp_seconds", "pgkeeper_recoverable_window_end_timestamp_seconds",
+    "pgkeeper_scheduler_active", "pgkeeper_tls_certificate_expiry_timestamp_seconds",
 }
 
 errors = []

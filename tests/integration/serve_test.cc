@@ -409,6 +409,13 @@ TEST(Serve, HttpsServesAndRenewsItsCertificateOnSighup) {
     return bg.Wait().All();
   }();
   EXPECT_EQ(live_with("ca-b.pem"), -1) << "a client that does not trust the certificate";
+  {
+    httplib::SSLClient c("127.0.0.1", port);
+    c.enable_server_certificate_verification(false);
+    auto m = c.Get("/metrics");
+    ASSERT_TRUE(m);
+    EXPECT_NE(m->body.find("\npgkeeper_tls_certificate_expiry_timestamp_seconds "), std::string::npos) << m->body;
+  }
   EXPECT_EQ(Get(port, "/live").status, -1) << "plain HTTP on the HTTPS port";
 
   install(second);
