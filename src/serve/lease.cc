@@ -19,9 +19,11 @@ double WallNow() {
 
 }  // namespace
 
-std::string LeaseHolder::Describe(double now) const {
-  return host + ", pid " + std::to_string(pid) + ", renewed " +
-         std::to_string(static_cast<int64_t>(std::max(0.0, std::round(now - renewed)))) + " s ago";
+std::string ScheduleLease::DescribeHolder() const {
+  if (!holder_) return "another serve";
+  const LeaseHolder& h = *holder_;
+  return h.host + ", pid " + std::to_string(h.pid) + ", renewed " +
+         std::to_string(static_cast<int64_t>(std::max(0.0, std::round(now_() - h.renewed)))) + " s ago";
 }
 
 ScheduleLease::ScheduleLease(storage::Storage& storage, std::string host, double ttl_s, std::function<double()> now,

@@ -31,8 +31,6 @@ struct LeaseHolder {
   std::string id, host;
   int64_t pid = 0;
   double acquired = 0, renewed = 0, ttl_s = 0;
-  // "db1, pid 4242, renewed 12 s ago"
-  std::string Describe(double now) const;
 };
 
 class ScheduleLease {
@@ -52,6 +50,9 @@ class ScheduleLease {
   double ttl_s() const { return ttl_s_; }
   const std::string& id() const { return id_; }
   const std::optional<LeaseHolder>& holder() const { return holder_; }  // the other one, last seen
+  // The other holder as last seen, "db1, pid 4242, renewed 12 s ago" ("another serve"
+  // when unknown), on this lease's clock (the hosts' wall clocks, not serve's test clock).
+  std::string DescribeHolder() const;
 
  private:
   Result<std::optional<LeaseHolder>> Read();

@@ -41,7 +41,7 @@ Status Service::Init() {
                 held.status().message());
     } else if (!*held) {
       active_ = false;
-      std::string holder = lease_->holder() ? lease_->holder()->Describe(o_.clock->Now()) : "another serve";
+      std::string holder = lease_->DescribeHolder();
       {
         std::lock_guard<std::mutex> lock(mu_);
         standby_for_ = holder;
@@ -104,7 +104,7 @@ void Service::LeaseLoop() {
         renewed = Steady::now();
       } else if (r.ok() || std::chrono::duration<double>(Steady::now() - renewed).count() > lease_->ttl_s()) {
         active_ = false;
-        std::string holder = lease_->holder() ? lease_->holder()->Describe(now) : "nobody";
+        std::string holder = lease_->DescribeHolder();
         {
           std::lock_guard<std::mutex> lock(mu_);
           standby_for_ = holder;
@@ -130,9 +130,9 @@ void Service::LeaseLoop() {
         standby_for_.clear();
       }
       active_ = true;
-    } else if (r.ok() && lease_->holder()) {
+    } else if (r.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
-      standby_for_ = lease_->holder()->Describe(now);
+      standby_for_ = lease_->DescribeHolder();
     }
   }
 }

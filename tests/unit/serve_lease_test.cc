@@ -40,7 +40,9 @@ TEST(ScheduleLease, OneHolderAtATimeAndTakeoverWhenStale) {
   EXPECT_EQ(a.Renew().value(), false);
   ASSERT_TRUE(a.holder().has_value());
   EXPECT_EQ(a.holder()->id, b.id());
-  EXPECT_NE(a.holder()->Describe(f.now).find("b, pid "), std::string::npos) << a.holder()->Describe(f.now);
+  EXPECT_EQ(a.DescribeHolder().rfind("b, pid ", 0), 0u) << a.DescribeHolder();
+  // b wrote, then waited 2 s to read its write back.
+  EXPECT_NE(a.DescribeHolder().find("renewed 2 s ago"), std::string::npos) << a.DescribeHolder();
 }
 
 TEST(ScheduleLease, ReleaseHandsOverAtOnceButOnlyItsOwn) {
