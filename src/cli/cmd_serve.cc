@@ -56,11 +56,22 @@ void PassRepositoryFlags(const ServeArgs& a, std::vector<serve::JobSpec>* jobs) 
   }
 }
 
-// The HTTPS identity of `config` (null: plain HTTP).
-Result<std::shared_ptr<const serve::TlsIdentity>> LoadTls(const Config& config) {
-  PGK_ASSIGN_OR_RETURN(auto files, serve::TlsFilesFromConfig(config));
-  if (!files) return std::shared_ptr<const serve::TlsIdentity>();
-  return serve::TlsIdentity::Load(*files);
+// What serve reads from the config file, at start-up and again on SIGHUP.
+struct Settings {
+  serve::ServeConfig serve;
+  std::optional<std::string> token;               // the HTTP access token (http_auth.h)
+  std::shared_ptr<const serve::TlsIdentity> tls;  // null: plain HTTP
+};
+
+Result<Settings> LoadSettings(const Config& config) {
+  Settings out;
+  PGK_ASSIGN_OR_RETURN(out.serve, serve::LoadServeConfig(config));
+  PGK_ASSIGN_OR_RETURN(out.token, serve::LoadServeToken(config));
+  PGK_ASSIGN_OR_RETURN(auto tls_files, serve::TlsFilesFromConfig(config));
+  if (tls_files) {
+    PGK_ASSIGN_OR_RETURN(out.tls, serve::TlsIdentity::Load(*tls_files));
+  }
+  return out;
 }
 
 bool IsLoopback(const std::string& host) {
@@ -72,52 +83,48 @@ bool IsLoopback(const std::string& host) {
 // are read again (rotated files take effect). A file that does not load changes nothing. What
 // serve took from elsewhere at start-up (the database, the repository, the listen
 // address) needs a restart, and the log says so when the file changed it.
-void Reload(const Context& ctx, const ServeArgs& a, const std::string& listening, serve::Service* service,
+// What serve started with that a reload cannot change.
+struct Started {
+  std::string listen;
+  int lease_seconds = 0;
+};
+
+void Reload(const Context& ctx, const ServeArgs& a, const Started& started, serve::Service* service,
             serve::HttpServer* http) {
   bool required = !ctx.options.config_path.empty();
   std::string path = required ? ctx.options.config_path : "pgkeeper.toml";
   log::Info("SIGHUP: reloading {}", path);
   auto config = Config::Load(path, required);
-  if (!config.ok()) {
-    log::Error("reload failed, the running configuration stays: {}", config.status().ToString());
+  auto settings = config.ok() ? LoadSettings(*config) : Result<Settings>(config.status());
+  if (!settings.ok()) {
+    log::Error("reload failed, the running configuration stays: {}", settings.status().ToString());
     return;
   }
-  auto sc = serve::LoadServeConfig(*config);
-  if (!sc.ok()) {
-    log::Error("reload failed, the running configuration stays: {}", sc.status().ToString());
-    return;
-  }
-  auto token = serve::LoadServeToken(*config);
-  if (!token.ok()) {
-    log::Error("reload failed, the running configuration stays: {}", token.status().ToString());
-    return;
-  }
-  auto tls = LoadTls(*config);
-  if (!tls.ok()) {
-    log::Error("reload failed, the running configuration stays: {}", tls.status().ToString());
-    return;
-  }
-  if ((*tls != nullptr) != (std::string(http->scheme()) == "https")) {
-    log::Warn("reload: HTTPS was turned {}; serve switches on restart", *tls ? "on" : "off");
-  } else if (*tls) {
-    log::Info("reload: TLS certificate {}", (*tls)->description());
-    service->SetTlsCertificateExpiry((*tls)->not_after());
+  Settings& s = *settings;
+  if ((s.tls != nullptr) != (std::string(http->scheme()) == "https")) {
+    log::Warn("reload: HTTPS was turned {}; serve switches on restart", s.tls ? "on" : "off");
+  } else if (s.tls) {
+    log::Info("reload: TLS certificate {}", s.tls->description());
+    service->SetTlsCertificateExpiry(s.tls->not_after());
   }
   for (const char* key : {"repository.url", "repository.key_file", "database.url"}) {
     if (config->GetString(key) != ctx.config.GetString(key)) {
       log::Warn("reload: {} changed; serve keeps the value it started with until it is restarted", key);
     }
   }
-  if (a.listen.empty() && sc->listen != listening) {
-    log::Warn("reload: serve.listen changed to {}; the HTTP server moves there on restart", sc->listen);
+  if (a.listen.empty() && s.serve.listen != started.listen) {
+    log::Warn("reload: serve.listen changed to {}; the HTTP server moves there on restart", s.serve.listen);
   }
-  PassRepositoryFlags(a, &sc->jobs);
-  service->Reload(std::move(sc).value());
-  if (token->has_value() != http->HasToken()) {
-    log::Info("reload: the HTTP access token is now {}", token->has_value() ? "required" : "off");
+  if (s.serve.lease_seconds != started.lease_seconds) {
+    log::Warn("reload: serve.lease_seconds changed to {}; it takes effect on restart", s.serve.lease_seconds);
   }
-  http->SetToken(std::move(token).value());
-  http->SetTls(std::move(tls).value());
+  if (s.token.has_value() != http->HasToken()) {
+    log::Info("reload: the HTTP access token is now {}", s.token ? "required" : "off");
+  }
+  PassRepositoryFlags(a, &s.serve.jobs);
+  service->Reload(std::move(s.serve));
+  http->SetToken(std::move(s.token));
+  http->SetTls(std::move(s.tls));
 }
 
 Result<std::string> ScratchDir() {
@@ -131,8 +138,11 @@ Result<std::string> ScratchDir() {
 }
 
 int Run(Context& ctx, const ServeArgs& a) {
-  auto sc = serve::LoadServeConfig(ctx.config);
-  if (!sc.ok()) return ctx.Fail(sc.status());
+  auto settings = LoadSettings(ctx.config);
+  if (!settings.ok()) return ctx.Fail(settings.status());
+  serve::ServeConfig* sc = &settings->serve;
+  auto& token = settings->token;
+  auto& tls = settings->tls;
   auto clock = serve::ClockFromEnvironment();
   if (!clock.ok()) return ctx.Fail(clock.status());
   auto target = ctx.Target();
@@ -140,10 +150,6 @@ int Run(Context& ctx, const ServeArgs& a) {
   std::string listen = !a.listen.empty() ? a.listen : sc->listen;
   auto address = serve::ParseListen(listen);
   if (!address.ok()) return ctx.Fail(address.status());
-  auto token = serve::LoadServeToken(ctx.config);
-  if (!token.ok()) return ctx.Fail(token.status());
-  auto tls = LoadTls(ctx.config);
-  if (!tls.ok()) return ctx.Fail(tls.status());
   std::string repo_url = !a.repo.empty() ? a.repo : ctx.config.GetString("repository.url").value_or("");
   std::string key_file = !a.key_file.empty() ? a.key_file : ctx.config.GetString("repository.key_file").value_or("");
   if (repo_url.empty()) {
@@ -155,7 +161,8 @@ int Run(Context& ctx, const ServeArgs& a) {
   if (!scratch.ok()) return ctx.Fail(scratch.status());
 
   serve::ServiceOptions o;
-  o.config = std::move(sc).value();
+  Started at_start{.listen = listen, .lease_seconds = sc->lease_seconds};
+  o.config = std::move(*sc);
   o.clock = &*clock;
   o.host = HostName();
   o.version = kVersion;
@@ -177,16 +184,16 @@ int Run(Context& ctx, const ServeArgs& a) {
   serve::Service service(std::move(o));
   Status init = service.Init();
   if (!init.ok()) return ctx.Fail(init);
-  serve::HttpServer http(service, *tls);
-  if (*tls) service.SetTlsCertificateExpiry((*tls)->not_after());
-  http.SetToken(*token);
+  serve::HttpServer http(service, tls);
+  if (tls) service.SetTlsCertificateExpiry(tls->not_after());
+  http.SetToken(token);
   Status started = http.Start(*address);
   if (!started.ok()) return ctx.Fail(started);
   std::string host = address->host.find(':') != std::string::npos ? "[" + address->host + "]" : address->host;
   std::string url = std::string(http.scheme()) + "://" + host + ":" + std::to_string(http.port()) + "/";
   log::Info("pgkeeper serve {} listening on {} for {}", kVersion, url, pg::DisplayConninfo(target->conninfo));
-  if (*tls) log::Info("TLS certificate {}", (*tls)->description());
-  if (token->has_value()) {
+  if (tls) log::Info("TLS certificate {}", tls->description());
+  if (token) {
     log::Info("an access token is required for /metrics, /api/status and /; /live, /health and /ready are open");
   } else if (!IsLoopback(address->host)) {
     log::Warn("serve listens on {} without an access token: whoever reaches the port reads the status page and "
@@ -211,7 +218,7 @@ int Run(Context& ctx, const ServeArgs& a) {
     std::fflush(stderr);
     ::_exit(clean ? 0 : 3);
   });
-  SetReloadHandler([&ctx, &a, listen, &service, &http] { Reload(ctx, a, listen, &service, &http); });
+  SetReloadHandler([&ctx, &a, at_start, &service, &http] { Reload(ctx, a, at_start, &service, &http); });
   service.Loop();
   // Loop returns only once Stop began, on the signal thread, which owns the exit.
   AwaitInterruptExit();
