@@ -73,11 +73,9 @@ std::string RenderMetrics(const StatusSnapshot& s) {
   w.Family("pgkeeper_scheduler_active", "gauge",
            "1 when this serve runs the schedule; 0 while it stands by for another serve on the repository");
   w.Sample(s.scheduler_active ? 1 : 0);
-  if (s.tls_certificate_expiry) {
-    w.Family("pgkeeper_tls_certificate_expiry_timestamp_seconds", "gauge",
-             "when the certificate serve presents on HTTPS expires (renew it, then SIGHUP)");
-    w.Sample(*s.tls_certificate_expiry);
-  }
+  w.Family("pgkeeper_tls_certificate_expiry_timestamp_seconds", "gauge",
+           "when the certificate serve presents on HTTPS expires (renew it, then SIGHUP); no sample without HTTPS");
+  w.Maybe(s.tls_certificate_expiry);
   w.Family("pgkeeper_status_collected_timestamp_seconds", "gauge",
            "when serve last read the repository, WAL and schema status");
   w.Sample(s.collected_at);

@@ -301,7 +301,21 @@ TEST(Serve, HealthFollowsTheDatabase) {
   EXPECT_NE(body["error"].get<std::string>().find("not listening"), std::string::npos) << bad.body;
   EXPECT_EQ(bad.body.find(Password()), std::string::npos) << "no password in the answer";
   EXPECT_EQ(Get(down.port(), "/ready").status, 503);
-  EXPECT_NE(Get(down.port(), "/metrics").body.find("pgkeeper_database_up 0\n"), std::string::npos);
+  std::string metrics = Get(down.port(), "/metrics").body;
+  EXPECT_NE(metrics.find("pgkeeper_database_up 0\n"), std::string::npos);
+  // Every metric the shipped alert rules and dashboard may use (tests/deploy/check_files.py
+  // checks them against that list) is one serve really exposes, data or not.
+  auto list = fs::ReadFile(std::string(PGKEEPER_SOURCE_DIR) + "/tests/deploy/check_files.py");
+  ASSERT_TRUE(list.ok());
+  std::string block = list->substr(list->find("METRICS = {"));
+  block = block.substr(0, block.find('}'));
+  int checked = 0;
+  for (size_t at = block.find("\"pgkeeper_"); at != std::string::npos; at = block.find("\"pgkeeper_", at + 1)) {
+    std::string name = block.substr(at + 1, block.find('"', at + 1) - at - 1);
+    EXPECT_NE(metrics.find("# TYPE " + name + " "), std::string::npos) << name << " is not exposed";
+    ++checked;
+  }
+  EXPECT_GE(checked, 25);
   EXPECT_EQ(up.Stop().exit_code, 0);
   EXPECT_EQ(down.Stop().exit_code, 0);
 }
