@@ -78,17 +78,17 @@ bool IsLoopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
-// SIGHUP: the config file read again; its [serve] section replaces the jobs, time zone,
-// webhook, keep_runs and refresh_seconds; the access token and the TLS certificate and key
-// are read again (rotated files take effect). A file that does not load changes nothing. What
-// serve took from elsewhere at start-up (the database, the repository, the listen
-// address) needs a restart, and the log says so when the file changed it.
 // What serve started with that a reload cannot change.
 struct Started {
   std::string listen;
   int lease_seconds = 0;
 };
 
+// SIGHUP: the config file read again; its [serve] section replaces the jobs, time zone,
+// webhook, keep_runs and refresh_seconds; the access token and the TLS certificate and key
+// are read again (rotated files take effect). A file that does not load changes nothing. What
+// serve took from elsewhere at start-up (the database, the repository, the listen
+// address, lease_seconds) needs a restart, and the log says so when the file changed it.
 void Reload(const Context& ctx, const ServeArgs& a, const Started& started, serve::Service* service,
             serve::HttpServer* http) {
   bool required = !ctx.options.config_path.empty();

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/text.h"
 #include "migrate/sql_split.h"
 
 namespace pgk::migrate::lint_internal {
@@ -17,7 +18,6 @@ namespace pgk::migrate::lint_internal {
 // ASCII-only lower case, as PostgreSQL folds unquoted identifiers.
 std::string Lower(std::string_view s);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
-std::string_view Trim(std::string_view s);
 // Whitespace runs become one space, so statements quoted in messages fit on one line.
 std::string CollapseSpace(std::string_view s);
 // A resolved name the way a user would have to write it: bare when it is a plain lower-case

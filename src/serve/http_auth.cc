@@ -6,17 +6,12 @@
 #include <cstdlib>
 
 #include "common/private_file.h"
+#include "common/text.h"
 #include "pipeline/base64.h"
 
 namespace pgk::serve {
 
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 bool StartsWithScheme(std::string_view header, std::string_view scheme) {
   if (header.size() <= scheme.size() || header[scheme.size()] != ' ') return false;

@@ -55,16 +55,21 @@ Status Service::Init() {
   return Status::Ok();
 }
 
+Result<std::map<std::string, RunRecord>> Service::ReadRunRecords(std::vector<std::string>* problems) {
+  std::vector<std::string> names;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& j : scheduler_.jobs()) names.push_back(j.name);
+  }
+  return LatestRunRecords(*records_, names, problems);
+}
+
 void Service::ResumeSchedule(int64_t since) {
   std::map<std::string, int64_t> last_scheduled;
   std::map<std::string, RunRecord> latest_records;
   if (records_) {
-    std::vector<std::string> names, problems;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (const auto& j : scheduler_.jobs()) names.push_back(j.name);
-    }
-    auto latest = LatestRunRecords(*records_, names, &problems);
+    std::vector<std::string> problems;
+    auto latest = ReadRunRecords(&problems);
     if (!latest.ok()) {
       log::Warn("cannot read run records from {}: {}", records_->Url(), latest.status().message());
     } else {
@@ -326,12 +331,8 @@ void Service::Refresh(bool force_check) {
   // Standing by, the jobs' results are the active serve's: its run records.
   std::optional<std::map<std::string, RunRecord>> theirs;
   if (!active_ && records_) {
-    std::vector<std::string> names, problems;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (const auto& j : scheduler_.jobs()) names.push_back(j.name);
-    }
-    if (auto latest = LatestRunRecords(*records_, names, &problems); latest.ok()) theirs = std::move(latest).value();
+    std::vector<std::string> problems;
+    if (auto latest = ReadRunRecords(&problems); latest.ok()) theirs = std::move(latest).value();
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (with_check) last_check_ = now;

@@ -79,6 +79,9 @@ class Service {
   // starts the scheduler from them as of `since`: at start-up and when taking over from
   // another serve.
   void ResumeSchedule(int64_t since);
+  // The newest run record of each configured job (the repository's I/O outside mu_).
+  // REQUIRES: records_.
+  Result<std::map<std::string, RunRecord>> ReadRunRecords(std::vector<std::string>* problems);
   void LeaseLoop();
   void StartJob(const Due& due);
   void RunJob(Due due, JobSpec job);
