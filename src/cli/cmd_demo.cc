@@ -274,6 +274,8 @@ void SetupDemo(CLI::App* cmd, Handler* handler) {
     out.Line();
     out.Line(out.Bold("Try next"));
     std::string db_flag = "--db " + app_url;
+    // `local` finds ./.pgkeeper-demo (or local.dir) by itself; a --dir must be named again.
+    std::string dir_flag = args->dir.empty() || !cluster ? "" : " --dir " + cluster->dir().string();
     if (cluster && args->keep) {
       out.Line("  export PGPASSFILE=" + cluster->pgpass_path().string());
       out.Line("  pgkeeper check " + db_flag + " --exact       exact row counts");
@@ -282,11 +284,12 @@ void SetupDemo(CLI::App* cmd, Handler* handler) {
       out.Line("  pgkeeper workload run " + db_flag + " --rate 500 --duration 30");
       out.Line("  pgkeeper workload verify " + db_flag);
       out.Line("  psql " + app_url);
-      out.Line("  pgkeeper local stop          stop the cluster (pgkeeper local destroy --yes removes it)");
+      out.Line("  pgkeeper local stop" + dir_flag + "          stop the cluster (pgkeeper local destroy" + dir_flag +
+               " --yes removes it)");
     } else if (cluster) {
       out.Line("  pgkeeper demo --keep         the same, leaving the cluster running to explore");
       out.Line("  pgkeeper check --help        the report against your own database (--db or DATABASE_URL)");
-      out.Line("  pgkeeper local start         start the demo cluster again, and `local stop` to stop it");
+      out.Line("  pgkeeper local start" + dir_flag + "         start the demo cluster again, and `local stop` to stop it");
       out.Line("  pgkeeper backups list --repo " + (cluster->dir() / "repo").string() + " --key-file " +
                (cluster->dir() / "repo.key").string());
       out.Line("  pgkeeper migrate lint --dir " + (cluster->dir() / "migrations").string());

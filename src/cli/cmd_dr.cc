@@ -47,15 +47,18 @@ bool Interactive(const Context& ctx) {
   return !ctx.options.yes && !ctx.out.json() && isatty(STDIN_FILENO) != 0 && isatty(STDERR_FILENO) != 0;
 }
 
-std::string Ask(const std::string& question) {
-  std::cerr << question << " " << std::flush;
-  std::string answer;
-  std::getline(std::cin, answer);
-  return answer;
+Status NotEmpty(const std::string& answer) {
+  return answer.empty() ? Status::InvalidArgument("an answer is needed") : Status::Ok();
+}
+
+Status ValidTime(const std::string& answer) {
+  auto us = physical::ParseTimestamp(answer);
+  return us.ok() ? Status::Ok() : us.status();
 }
 
 // Fills what the flags left out by asking, on a terminal only; without one every missing
-// answer is an error naming its flag (BuildPlan's refusals).
+// answer is an error naming its flag (BuildPlan's refusals). A wrong answer is explained
+// and asked again.
 Status AskMissing(const Context& ctx, DrArgs* a) {
   if (!Interactive(ctx)) {
     if (a->scenario.empty()) {
@@ -64,6 +67,13 @@ Status AskMissing(const Context& ctx, DrArgs* a) {
     }
     return Status::Ok();
   }
+  auto ask = [](std::string* field, const std::string& question, const std::function<Status(const std::string&)>& check,
+                const std::string& default_answer = "") -> Status {
+    auto answer = AskValid(question, check, default_answer);
+    if (!answer.ok()) return answer.status();
+    *field = *answer;
+    return Status::Ok();
+  };
   if (a->scenario.empty()) {
     std::cerr << "What happened?\n";
     const dr::Scenario all[] = {dr::Scenario::kCorruption, dr::Scenario::kDeletion, dr::Scenario::kServerLost,
@@ -71,31 +81,68 @@ Status AskMissing(const Context& ctx, DrArgs* a) {
     for (int i = 0; i < 4; ++i) {
       std::cerr << "  " << i + 1 << ". " << dr::ScenarioName(all[i]) << ": " << dr::ScenarioSummary(all[i]) << "\n";
     }
-    std::string answer = Ask("Choose 1-4:");
-    if (answer.size() == 1 && answer[0] >= '1' && answer[0] <= '4') {
-      a->scenario = dr::ScenarioName(all[answer[0] - '1']);
-    } else {
-      a->scenario = answer;
-    }
+    std::string answer;
+    Status s = ask(&answer, "Choose 1-4:", [](const std::string& x) {
+      if (x.size() == 1 && x[0] >= '1' && x[0] <= '4') return Status::Ok();
+      auto parsed = dr::ParseScenario(x);
+      return parsed.ok() ? Status::Ok() : parsed.status();
+    });
+    if (!s.ok()) return s;
+    a->scenario = answer.size() == 1 ? dr::ScenarioName(all[answer[0] - '1']) : answer;
   }
   auto scenario = dr::ParseScenario(a->scenario);
   if (!scenario.ok()) return scenario.status();
+  Status s;
   if (*scenario == dr::Scenario::kDeletion) {
-    if (a->before.empty()) a->before = Ask("When did the deletion happen (YYYY-MM-DD HH:MM:SS, UTC without offset)?");
+    if (a->before.empty()) {
+      s = ask(&a->before, "When did the deletion happen (YYYY-MM-DD HH:MM:SS, UTC without offset)?", ValidTime);
+      if (!s.ok()) return s;
+    }
     if (a->tables.empty()) {
-      std::string t = Ask("Which table lost rows (schema.table)?");
-      if (!t.empty()) a->tables.push_back(t);
+      std::string t;
+      s = ask(&t, "Which table lost rows (schema.table)?", [](const std::string& x) {
+        return x.find('.') == std::string::npos ? Status::InvalidArgument("give it as schema.table, e.g. public.orders")
+                                                : Status::Ok();
+      });
+      if (!s.ok()) return s;
+      a->tables.push_back(t);
     }
     if (a->side_db.empty() && a->method != "physical") {
-      a->side_db = Ask("Name of the new side database for the earlier state (e.g. recovered)?");
+      s = ask(&a->side_db, "Name of the new side database for the earlier state?", NotEmpty, "recovered");
+      if (!s.ok()) return s;
+    }
+    if (a->export_dir.empty()) {
+      s = ask(&a->export_dir, "Directory for the CSV files of the lost rows?", NotEmpty, "dr-export");
+      if (!s.ok()) return s;
     }
   }
   if (*scenario == dr::Scenario::kServerLost && a->to.empty() && a->method != "physical") {
-    a->to = Ask("URL of the new server to restore onto (any database on it)?");
+    s = ask(&a->to, "URL of the new server to restore onto (any database on it)?",
+            [](const std::string& x) { return x.empty() ? NotEmpty(x) : pg::ValidateConninfo(x); });
+    if (!s.ok()) return s;
   }
   if (*scenario == dr::Scenario::kSecurityIncident && a->before.empty()) {
-    a->before = Ask("When did the incident start (restore a backup from before it; empty: the latest backup)?");
+    s = ask(&a->before, "When did the incident start (restore a backup from before it; empty: the latest backup)?",
+            [](const std::string& x) { return x.empty() ? Status::Ok() : ValidTime(x); });
+    if (!s.ok()) return s;
   }
+  return Status::Ok();
+}
+
+// A plan that turned out physical (no logical backup fits) needs a data directory and a
+// port for the restored server: asked on a terminal, then the plan is built again.
+Status AskPhysicalFlags(DrArgs* a) {
+  auto dir = AskValid("A physical recovery starts a restored server. New or empty data directory for it?", NotEmpty);
+  if (!dir.ok()) return dir.status();
+  auto port = AskValid("Free port for it to listen on?", [](const std::string& x) {
+    char* end = nullptr;
+    long p = std::strtol(x.c_str(), &end, 10);
+    bool valid = !x.empty() && *end == '\0' && p >= 1 && p <= 65535;
+    return valid ? Status::Ok() : Status::InvalidArgument("a port is a number from 1 to 65535");
+  });
+  if (!port.ok()) return port.status();
+  a->pgdata = *dir;
+  a->port = std::stoi(*port);
   return Status::Ok();
 }
 
@@ -222,6 +269,19 @@ int Run(Context& ctx, DrArgs a) {
   if (*scenario == dr::Scenario::kSecurityIncident) in.login_roles = LoginRoles(rc.source_conninfo);
 
   auto plan = dr::BuildPlan(in);
+  if (!plan.ok() && Interactive(ctx) && (a.pgdata.empty() || a.port <= 0)) {
+    dr::PlanInput placeholder = in;
+    placeholder.side_pgdata = "/";
+    placeholder.port = 1;
+    auto physical = dr::BuildPlan(placeholder);
+    if (physical.ok() && physical->method == "physical") {
+      Status answered = AskPhysicalFlags(&a);
+      if (!answered.ok()) return ctx.Fail(answered);
+      in.side_pgdata = a.pgdata;
+      in.port = a.port;
+      plan = dr::BuildPlan(in);
+    }
+  }
   if (!plan.ok()) return ctx.Fail(plan.status());
   const repo::Manifest* manifest = nullptr;
   for (const auto& m : in.backups) {

@@ -37,7 +37,7 @@ std::string Trim(const std::string& s) {
 Result<int64_t> ParseTimestamp(const std::string& text) {
   const std::string& s = text;
   auto bad = [&] {
-    return Status::InvalidArgument("--target-time '" + text + "' is not a timestamp",
+    return Status::InvalidArgument("'" + text + "' is not a timestamp",
                                    "write it as YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM]|Z], e.g. 2026-01-02 03:04:05+00");
   };
   if (!Digits(s, 0, 4) || s[4] != '-' || !Digits(s, 5, 2) || s[7] != '-' || !Digits(s, 8, 2) ||
@@ -106,7 +106,9 @@ Result<RecoveryTarget> ParseTarget(const TargetFlags& f) {
   }
   if (!f.time.empty()) {
     t.kind = RecoveryTarget::Kind::kTime;
-    PGK_ASSIGN_OR_RETURN(t.time_us, ParseTimestamp(f.time));
+    auto time_us = ParseTimestamp(f.time);
+    if (!time_us.ok()) return time_us.status().WithContext("--target-time");
+    t.time_us = *time_us;
     t.value = FormatTimestampUtc(t.time_us);
   } else if (!f.xid.empty()) {
     t.kind = RecoveryTarget::Kind::kXid;

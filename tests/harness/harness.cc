@@ -1,7 +1,10 @@
 #include "harness/harness.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <pty.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -231,6 +234,60 @@ CliResult RunCli(const std::vector<std::string>& args, const std::map<std::strin
   auto e = fs::ReadFile(err_file);
   if (e.ok()) r.err = *e;
   ::unlink(err_file.c_str());
+  return r;
+}
+
+CliResult RunCliOnTerminal(const std::vector<std::string>& args, const std::string& input,
+                           const std::map<std::string, std::string>& env) {
+  ProcessOptions po = CliOptions(args, env, "");
+  std::vector<char*> argv;
+  for (auto& a : po.argv) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  CliResult r;
+  int master = -1;
+  pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  if (pid < 0) {
+    ADD_FAILURE() << "forkpty failed";
+    return r;
+  }
+  if (pid == 0) {
+    for (const auto& name : po.unset_env) ::unsetenv(name.c_str());
+    for (const auto& [k, v] : po.env) ::setenv(k.c_str(), v.c_str(), 1);
+    if (::chdir(po.cwd.c_str()) != 0) ::_exit(126);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  // The terminal buffers the typed lines until the program reads them, as a person who
+  // types ahead; then Ctrl-D, so a question nobody answered reads end of input instead of
+  // waiting. The program's own output is drained until it closes the terminal.
+  std::string typed = input + "\x04";
+  size_t written = 0;
+  while (written < typed.size()) {
+    ssize_t n = ::write(master, typed.data() + written, typed.size() - written);
+    if (n <= 0) break;
+    written += static_cast<size_t>(n);
+  }
+  char buf[4096];
+  for (;;) {
+    pollfd pfd{.fd = master, .events = POLLIN, .revents = 0};
+    if (::poll(&pfd, 1, 600'000) == 0) {
+      ADD_FAILURE() << "no output for 10 minutes on the terminal; screen so far:\n" << r.out;
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    ssize_t n = ::read(master, buf, sizeof buf);
+    if (n > 0) {
+      r.out.append(buf, static_cast<size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;  // EIO: the program exited and the terminal closed
+    }
+  }
+  ::close(master);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
 }
 

@@ -48,6 +48,12 @@ struct CliResult {
 CliResult RunCli(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
                  const std::string& cwd = "");
 
+// RunCli on a pseudo-terminal (stdin, stdout and stderr), typing `input` (lines ending in
+// \n), then Ctrl-D: what an operator sees and answers at the prompts. `out` holds the
+// whole screen (the typed lines echoed); `err` is empty.
+CliResult RunCliOnTerminal(const std::vector<std::string>& args, const std::string& input,
+                           const std::map<std::string, std::string>& env = {});
+
 // RunCli in the background, e.g. to kill it, or a server it talks to, midway.
 struct BackgroundCli {
   std::unique_ptr<Process> process;  // null when it could not start (the test has failed)

@@ -224,4 +224,24 @@ TEST(DrPhysical, SecurityRecoversToBeforeTheIntrusionAndRotatesPasswordsThere) {
   EXPECT_EQ(ValueOf(conn, "SELECT count(*) FROM pg_roles WHERE rolname = 'backdoor'"), "1");
 }
 
+// On a terminal, a plan that can only be physical asks for the restored server's data
+// directory and port (a wrong port is asked again), shows them in the plan, and runs
+// nothing when the operator does not confirm.
+TEST(DrPhysical, OnATerminalItAsksForTheDataDirectoryAndPortAndRunsNothingUnconfirmed) {
+  auto conn = OrdersDb("asked", 10);
+  BackUp();
+  std::string pgdata = TempPath("dr-asked-pgdata");
+  std::string port = std::to_string(FreePort());
+  auto r = RunCliOnTerminal({"dr", "--db", SharedSource().ConnInfo("asked"), "--repo", SharedRepo()},
+                            "corruption\n\n" + pgdata + "\n70000\n" + port + "\nno\n");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("New or empty data directory"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("an answer is needed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("a port is a number from 1 to 65535"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--pgdata " + pgdata), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--port " + port), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("not confirmed"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(pgdata)) << "a step ran without confirmation";
+}
+
 }  // namespace pgk::test

@@ -1,6 +1,8 @@
 // `dr` rehearsed non-interactively on a real cluster with a posix repository: the
 // deletion scenario (side database + CSV of exactly the lost rows), the corruption
-// scenario (restore --replace), and the refusal without --yes and without a terminal.
+// scenario (restore --replace), and the refusal without --yes and without a terminal; and
+// interactively, on a pseudo-terminal: the questions, a wrong answer asked again, the
+// confirmation.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -258,6 +260,58 @@ TEST(Dr, WithoutATerminalTheScenarioMustBeGiven) {
   r = RunCli({"dr", "--db", UrlWithPassword(db), "--repo", repo, "--scenario", "deletion", "--yes"});
   EXPECT_EQ(r.exit_code, 2) << r.All();
   EXPECT_NE(r.err.find("--before"), std::string::npos) << r.err;
+}
+
+TEST(Dr, OnATerminalItAsksWhatHappenedAsksAgainAfterAWrongAnswerAndRunsOnYes) {
+  std::string db = CreateDatabase("dr_tty");
+  Seed(db);
+  std::string repo = TempPath(NewName("repo_dr_tty"));
+  ASSERT_FALSE(Backup(db, repo).empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  std::string before = ServerNowUtc(db);
+  Exec(db, "DELETE FROM orders WHERE id <= 3");
+  std::string side = NewName("recovered");
+  std::string exports = TempPath(NewName("dr_tty_export"));
+  // 7 is no scenario, "yesterday" no time, "orders" no schema.table: each is explained
+  // and asked again; the side database is typed, the export directory too.
+  std::string typed =
+      "7\ndeletion\nyesterday\n" + before + "\norders\npublic.orders\n" + side + "\n" + exports + "\nyes\n";
+  auto r = RunCliOnTerminal({"dr", "--db", UrlWithPassword(db), "--repo", repo}, typed);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("What happened?"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("unknown scenario 7"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("'yesterday' is not a timestamp"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("give it as schema.table"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Recovery plan"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Type 'yes' to continue"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("RPO achieved"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(Password()), std::string::npos) << "the password was shown";
+  EXPECT_EQ(QueryValue(side, "SELECT count(*) FROM orders"), "100");
+  EXPECT_EQ(ReadLines(exports + "/public.orders.csv").size(), 4u);
+}
+
+TEST(Dr, OnATerminalReplacingTheDatabaseNeedsItsNameTypedNotYes) {
+  std::string db = CreateDatabase("dr_tty_corrupt");
+  Seed(db);
+  std::string repo = TempPath(NewName("repo_dr_tty_corrupt"));
+  ASSERT_FALSE(Backup(db, repo).empty());
+  Exec(db, "UPDATE orders SET customer = 'garbage'");
+  auto damaged = TableFingerprints(db);
+  // A reflexive "yes" is not the database's name: nothing runs, not even the safety backup.
+  auto r = RunCliOnTerminal({"dr", "--db", UrlWithPassword(db), "--repo", repo}, "1\nyes\n");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("not confirmed"), std::string::npos) << r.out;
+  EXPECT_EQ(TableFingerprints(db), damaged);
+  EXPECT_EQ(BackupCount(repo), 1u);
+  // The name typed: the safety backup, then the latest backup in its place.
+  r = RunCliOnTerminal({"dr", "--db", UrlWithPassword(db), "--repo", repo}, "corruption\n" + db + "\n");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(QueryValue(db, "SELECT count(*) FROM orders WHERE customer = 'garbage'"), "0");
+  EXPECT_EQ(BackupCount(repo), 2u) << "the safety backup";
+  // Input that ends before an answer stops dr without running anything.
+  r = RunCliOnTerminal({"dr", "--db", UrlWithPassword(db), "--repo", repo}, "2\n");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("no answer"), std::string::npos) << r.out;
 }
 
 }  // namespace pgk::test
