@@ -85,7 +85,7 @@ struct Started {
 };
 
 // SIGHUP: the config file read again; its [serve] section replaces the jobs, time zone,
-// webhook, keep_runs and refresh_seconds; the access token and the TLS certificate and key
+// webhook, keep_runs, refresh_seconds and schema_check_seconds; the access token and the TLS certificate and key
 // are read again (rotated files take effect). A file that does not load changes nothing. What
 // serve took from elsewhere at start-up (the database, the repository, the listen
 // address, lease_seconds) needs a restart, and the log says so when the file changed it.

@@ -8,9 +8,7 @@
 
 namespace pgk::migrate {
 
-namespace {
-
-Status MigrationSection(pg::Connection& conn, const check::CheckOptions& options, check::CheckReport& report) {
+Status AddMigrationSection(pg::Connection& conn, const check::CheckOptions& options, check::CheckReport& report) {
   const Config* config = options.config;
   std::string table_text = config ? config->GetString("migrations.table").value_or("public.schema_migrations")
                                   : "public.schema_migrations";
@@ -65,11 +63,9 @@ Status MigrationSection(pg::Connection& conn, const check::CheckOptions& options
   return Status::Ok();
 }
 
-}  // namespace
-
 void RegisterMigrationCheck() {
   static std::once_flag once;
-  std::call_once(once, [] { check::RegisterCheckSection("migrations", &MigrationSection); });
+  std::call_once(once, [] { check::RegisterCheckSection("migrations", &AddMigrationSection); });
 }
 
 }  // namespace pgk::migrate

@@ -47,21 +47,34 @@ void CollectDatabase(const CollectOptions& o, bool with_check, double now, Statu
   // check's queries read table sizes: behind a table locked by a migration they would
   // wait, and the status would go stale. Better to fail and keep the previous values.
   (void)conn->Exec("SET lock_timeout = '5s'; SET statement_timeout = '120s'");
+  // The migration state is one read of the history table: every refresh, so /ready turns
+  // 503 within refresh_seconds of a migration failing. The schema comparison may build a
+  // shadow database: only `with_check`.
+  check::CheckReport report;
+  Status read;
+  check::CheckOptions options{.config = o.config, .conninfo = o.conninfo};
   if (with_check) {
     migrate::RegisterMigrationCheck();
     schema::RegisterSchemaCheck();
-    auto report = check::RunCheck(*conn, {.config = o.config, .conninfo = o.conninfo});
-    if (report.ok()) {
-      const auto& sections = report->sections;
-      s->migration_version.reset();
-      s->migration_dirty = false;
-      if (sections.contains("migrations")) {
-        const auto& m = sections["migrations"];
-        if (m.contains("current_version") && m["current_version"].is_number()) {
-          s->migration_version = m["current_version"].get<uint64_t>();
-        }
-        s->migration_dirty = m.value("dirty", false);
+    auto full = check::RunCheck(*conn, options);
+    if (full.ok()) report = std::move(full).value();
+    read = full.status();
+  } else {
+    read = migrate::AddMigrationSection(*conn, options, report);
+  }
+  // When the read fails (a history table locked by a migration), the previous values stay.
+  if (read.ok()) {
+    const auto& sections = report.sections;
+    s->migration_version.reset();
+    s->migration_dirty = false;
+    if (sections.contains("migrations")) {
+      const auto& m = sections["migrations"];
+      if (m.contains("current_version") && m["current_version"].is_number()) {
+        s->migration_version = m["current_version"].get<uint64_t>();
       }
+      s->migration_dirty = m.value("dirty", false);
+    }
+    if (with_check) {
       s->schema_differences.reset();
       if (sections.contains("schema")) {
         s->schema_differences = sections["schema"].value("errors", 0);

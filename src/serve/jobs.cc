@@ -44,6 +44,8 @@ Result<ServeConfig> LoadServeConfig(const Config& config) {
   sc.keep_runs = static_cast<int>(std::clamp<int64_t>(config.GetInt("serve.keep_runs").value_or(100), 1, 100000));
   sc.refresh_seconds =
       static_cast<int>(std::clamp<int64_t>(config.GetInt("serve.refresh_seconds").value_or(60), 1, 86400));
+  sc.schema_check_seconds = static_cast<int>(
+      std::clamp<int64_t>(config.GetInt("serve.schema_check_seconds").value_or(300), 10, 86400));
   sc.lease_seconds = static_cast<int>(std::clamp<int64_t>(config.GetInt("serve.lease_seconds").value_or(60), 4, 3600));
   std::set<std::string> names;
   for (const Config& j : config.GetTables("serve.jobs")) {

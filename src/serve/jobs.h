@@ -31,6 +31,7 @@ struct ServeConfig {
   std::string webhook;
   int keep_runs = 100;
   int refresh_seconds = 60;
+  int schema_check_seconds = 300;  // the schema comparison (a shadow database) at most this often
   int lease_seconds = 60;  // the schedule lease's ttl (lease.h); read at start-up only
   std::vector<JobSpec> jobs;
 };

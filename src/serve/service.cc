@@ -271,6 +271,7 @@ void Service::Reload(ServeConfig config) {
   o_.config.webhook = config.webhook;
   o_.config.keep_runs = config.keep_runs;
   o_.config.refresh_seconds = config.refresh_seconds;
+  o_.config.schema_check_seconds = config.schema_check_seconds;
   cached_.timezone = config.timezone.name();
   log::Info("reloaded the configuration: {} job(s) in {}", scheduler_.jobs().size(), config.timezone.name());
   for (size_t i = 0; i < scheduler_.jobs().size(); ++i) {
@@ -319,12 +320,14 @@ void Service::RefreshLoop() {
 
 void Service::Refresh(bool force_check) {
   StatusSnapshot s;
+  int schema_check_seconds = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     s = cached_;
+    schema_check_seconds = o_.config.schema_check_seconds;
   }
   double now = o_.clock->Now();
-  bool with_check = force_check || now - last_check_ >= o_.check_interval_s;
+  bool with_check = force_check || now - last_check_ >= schema_check_seconds;
   CollectDatabase(o_.collect, with_check, now, &s);
   CollectRepository(o_.collect, &manifests_, &s);
   s.collected_at = now;

@@ -36,7 +36,6 @@ struct ServiceOptions {
   std::string version;
   std::string database_display;   // masked target, for the status page
   double stop_grace_s = 120;      // how long Stop waits for running jobs to finish
-  double check_interval_s = 300;  // check's sections (migrations, schema) at most this often
   double lease_ttl_s = 60;        // the schedule lease (lease.h)
 };
 
@@ -60,9 +59,9 @@ class Service {
   // Stops scheduling, forwards `sig` to running jobs and waits (bounded) for them and
   // their records. Returns false when a job was still running at the deadline.
   bool Stop(int sig);
-  // Takes the jobs, time zone, webhook, keep_runs and refresh_seconds of `config` (SIGHUP);
-  // running jobs finish under the definition they started with. `config.listen` is not
-  // applied (the HTTP server keeps its socket): it is ignored here.
+  // Takes the jobs, time zone, webhook, keep_runs, refresh_seconds and schema_check_seconds
+  // of `config` (SIGHUP); running jobs finish under the definition they started with.
+  // `config.listen` is not applied (the HTTP server keeps its socket): it is ignored here.
   void Reload(ServeConfig config);
 
   // HTTPS: the expiry of the certificate serve presents (at start-up and each reload).

@@ -250,6 +250,17 @@ schedule = "30 3 * * 1"
   EXPECT_EQ(sc->jobs[0].BackupTag(), "daily");
   EXPECT_EQ(sc->jobs[0].BackupType(), "logical");
   EXPECT_EQ(sc->jobs[1].schedule.text(), "30 3 * * 1");
+  EXPECT_EQ(sc->refresh_seconds, 60);
+  EXPECT_EQ(sc->schema_check_seconds, 300);
+}
+
+TEST(ServeConfig, RefreshCadencesAreClampedToSaneBounds) {
+  auto c = Config::Parse("[serve]\nrefresh_seconds = 0\nschema_check_seconds = 1\n", "p.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto sc = LoadServeConfig(*c);
+  ASSERT_TRUE(sc.ok()) << sc.status().ToString();
+  EXPECT_EQ(sc->refresh_seconds, 1);
+  EXPECT_EQ(sc->schema_check_seconds, 10);  // a shadow database every second would load the server
 }
 
 TEST(ServeConfig, Errors) {
