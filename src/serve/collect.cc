@@ -87,6 +87,9 @@ void CollectDatabase(const CollectOptions& o, bool with_check, double now, Statu
     s->archive_mode = wal->archive_mode;
     s->wal_lag_seconds = wal->lag_seconds;
     s->wal_lag_bytes = wal->lag_bytes;
+    s->wal_failing = wal->failing;
+    s->wal_last_failed = wal->last_failed_wal;
+    s->wal_failed_count = wal->archive_mode == "off" ? std::nullopt : std::optional<int64_t>(wal->failed_count);
     s->wal_last_archived.reset();
     if (wal->last_archived_age_s) s->wal_last_archived = now - *wal->last_archived_age_s;
   }

@@ -142,6 +142,11 @@ std::string RenderMetrics(const StatusSnapshot& s) {
   w.Maybe(s.wal_lag_bytes);
   w.Family("pgkeeper_wal_last_archived_timestamp_seconds", "gauge", "when the last WAL segment was archived");
   w.Maybe(s.wal_last_archived);
+  w.Family("pgkeeper_wal_archive_failing", "gauge", "1 when the server's last archive_command attempt failed");
+  if (s.wal_failed_count) w.Sample(s.wal_failing ? 1 : 0);
+  w.Family("pgkeeper_wal_archive_failures_total", "counter",
+           "failed archive_command attempts (pg_stat_archiver; resets with the server's statistics)");
+  if (s.wal_failed_count) w.Sample(static_cast<double>(*s.wal_failed_count));
 
   w.Family("pgkeeper_drill_last_timestamp_seconds", "gauge", "start of the last recorded restore drill");
   if (s.last_drill) w.Sample(s.last_drill->time);

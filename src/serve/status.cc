@@ -55,6 +55,10 @@ void ComputeDerived(StatusSnapshot* s, double now) {
   }
   if (s->archive_mode == "off" && s->database_up)
     w.push_back("WAL archiving is off: point-in-time recovery is not possible");
+  if (s->wal_failing && s->database_up) {
+    w.push_back("WAL archiving is failing: archive_command failed for " + s->wal_last_failed +
+                " (its error is in the server log; pgkeeper wal status)");
+  }
   if (s->wal_lag_seconds && *s->wal_lag_seconds > 3600) {
     w.push_back("WAL archiving lags " + std::to_string(static_cast<int64_t>(*s->wal_lag_seconds / 60)) + " minutes");
   }
@@ -123,7 +127,10 @@ nlohmann::json StatusSnapshot::ToJson() const {
        {{"archive_mode", archive_mode},
         {"lag_seconds", Opt(wal_lag_seconds)},
         {"lag_bytes", wal_lag_bytes ? nlohmann::json(*wal_lag_bytes) : nlohmann::json(nullptr)},
-        {"last_archived", OptTime(wal_last_archived)}}},
+        {"last_archived", OptTime(wal_last_archived)},
+        {"failing", wal_failing},
+        {"last_failed", wal_last_failed},
+        {"failed_count", wal_failed_count ? nlohmann::json(*wal_failed_count) : nlohmann::json(nullptr)}}},
       {"recoverable_window", {{"start", OptTime(window_start)}, {"end", OptTime(window_end)}, {"point_in_time", pitr}}},
       {"last_drill", drill},
       {"jobs", jobs_json},

@@ -61,6 +61,11 @@ struct StatusSnapshot {
   std::optional<double> wal_lag_seconds;
   std::optional<uint64_t> wal_lag_bytes;
   std::optional<double> wal_last_archived;
+  // pg_stat_archiver: the last archive_command attempt failed (and on which file), and
+  // the failures since the server's statistics were last reset.
+  bool wal_failing = false;
+  std::string wal_last_failed;
+  std::optional<int64_t> wal_failed_count;
   std::optional<DrillSummary> last_drill;
   // Recoverable window: the oldest restorable point -> the newest (last archived WAL when
   // physical backups and an archive make point-in-time recovery possible).

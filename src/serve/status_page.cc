@@ -140,8 +140,9 @@ std::string RenderStatusPage(const StatusSnapshot& s, double now) {
                                        : std::string("not compared"))
            : EscapeMarkup(s.database_error));
   card("WAL archiving",
-       s.wal_last_archived ? Ago(now - *s.wal_last_archived)
-                           : EscapeMarkup(s.archive_mode == "off" ? "off" : "nothing yet"),
+       s.wal_failing ? "<span class=fail>failing</span>"
+       : s.wal_last_archived ? Ago(now - *s.wal_last_archived)
+                             : EscapeMarkup(s.archive_mode == "off" ? "off" : "nothing yet"),
        s.wal_lag_bytes ? "lag " + Bytes(static_cast<double>(*s.wal_lag_bytes))
                        : "archive_mode " + EscapeMarkup(s.archive_mode));
   if (s.last_drill) {

@@ -6,10 +6,15 @@
 // so the repository it archives into is owned by that user. Tests that need to damage
 // or fabricate WAL use copies in repositories of their own.
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
+#include <ctime>
+#include <functional>
+#include <optional>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -45,11 +50,16 @@ std::string ArchiveCommand(const std::string& extra = "") {
 pg::LocalCluster& WalCluster() {
   static std::unique_ptr<pg::LocalCluster> cluster = [] {
     auto c = pg::LocalCluster::Open({.dir = TempPath("walcluster"),
-                                     .settings = {"archive_mode=on", "wal_level=replica",
-                                                  "archive_command=" + ArchiveCommand(), "synchronous_commit=off"}});
+                                     .settings = {"archive_mode=on", "wal_level=replica", "synchronous_commit=off"}});
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     Status s = (*c)->Init();
-    if (s.ok()) s = (*c)->Start();
+    // archive_command goes in postgresql.conf, not on the command line (-c), which would
+    // outrank the ALTER SYSTEM SET that tests use to change it for a while.
+    if (s.ok()) {
+      std::ofstream((*c)->data_dir() / "postgresql.conf", std::ios::app)
+          << "\narchive_command = " << pg::QuoteLiteral(ArchiveCommand()) << "\n";
+      s = (*c)->Start();
+    }
     EXPECT_TRUE(s.ok()) << s.ToString();
     return std::move(c).value();
   }();
@@ -450,6 +460,12 @@ TEST(Wal, ServerArchivesAsynchronously) {
   ASSERT_TRUE(archived) << ReadBytes(WalCluster().log_path().string());
   EXPECT_EQ(ValueOf(c, "SELECT failed_count FROM pg_stat_archiver"), "0") << ReadBytes(WalCluster().log_path().string());
   for (const auto& n : names) EXPECT_EQ(StoredFiles(ServerRepo(), n + "-").size(), 1u) << n;
+  // The server really ran the asynchronous command: it made the spool's push directory.
+  bool spooled = false;
+  for (const auto& e : stdfs::directory_iterator(spool)) {
+    spooled = spooled || e.path().filename().string().starts_with("push-");
+  }
+  EXPECT_TRUE(spooled) << "archive_command did not use the spool";
 }
 
 TEST(Wal, SetupArchivingChecksAndApplies) {
@@ -602,6 +618,79 @@ TEST(Wal, ExpireKeepsAllWalWithoutPhysicalBackups) {
   auto r = RunCli({"expire", "--repo", ServerRepo(), "--keep-last", "1", "--dry-run"});
   EXPECT_EQ(r.exit_code, 0) << r.All();
   EXPECT_NE(r.out.find("no physical backup yet: keeping all WAL"), std::string::npos) << r.out;
+}
+
+// serve watching the archiving server: the last archived segment and the lag come from
+// pg_stat_archiver; an archive_command that starts failing shows at once (metric,
+// warning, status page), and the lag grows past the segments that wait.
+TEST(Wal, ServeReportsArchivingThenItsFailureAndTheGrowingLag) {
+  auto c = WalConnect();
+  ASSERT_TRUE(WaitArchived(c, SwitchSegment(c)));
+  int port = 0;
+  {
+    auto p = pg::FindFreePort();
+    ASSERT_TRUE(p.ok());
+    port = *p;
+  }
+  std::string config =
+      MakeFiles("serve-wal-cfg", {{"pgkeeper.toml", "[serve]\nrefresh_seconds = 1\n"}}) + "/pgkeeper.toml";
+  auto serve = StartCli({"serve", "--config", config, "--db", WalCluster().Url(), "--repo", ServerRepo(), "--listen",
+                         "127.0.0.1:" + std::to_string(port)},
+                        PgpassEnv());
+  httplib::Client http("127.0.0.1", port);
+  http.set_read_timeout(20);
+  auto get = [&](const std::string& path) {
+    auto r = http.Get(path.c_str());
+    return r ? r->body : std::string();
+  };
+  auto metric = [&](const std::string& body, const std::string& name) -> std::optional<double> {
+    size_t at = body.find("\n" + name + " ");
+    if (at == std::string::npos) return std::nullopt;
+    return std::stod(body.substr(at + name.size() + 2));
+  };
+  auto wait_for = [&](const std::function<bool(const std::string&)>& done, int seconds) {
+    std::string body;
+    for (int i = 0; i < seconds * 5; ++i) {
+      body = get("/metrics");
+      if (done(body)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return body;
+  };
+  std::string m =
+      wait_for([&](const std::string& b) { return metric(b, "pgkeeper_wal_archive_failing").has_value(); }, 30);
+  EXPECT_EQ(metric(m, "pgkeeper_wal_archive_failing"), 0.0) << m;
+  auto archived = metric(m, "pgkeeper_wal_last_archived_timestamp_seconds");
+  ASSERT_TRUE(archived) << m;
+  EXPECT_LT(std::abs(*archived - static_cast<double>(std::time(nullptr))), 120.0) << m;
+  EXPECT_LT(metric(m, "pgkeeper_wal_archive_lag_bytes").value_or(1e12), 16.0 * 1024 * 1024) << m;
+
+  // archive_command fails from now on; two segments wait.
+  ASSERT_TRUE(c.Exec("ALTER SYSTEM SET archive_command = 'false'").ok());
+  ASSERT_TRUE(c.Exec("SELECT pg_reload_conf()").ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  SwitchSegment(c);
+  SwitchSegment(c);
+  m = wait_for([&](const std::string& b) { return metric(b, "pgkeeper_wal_archive_failing") == 1.0; }, 30);
+  EXPECT_EQ(metric(m, "pgkeeper_wal_archive_failing"), 1.0) << m;
+  EXPECT_GE(metric(m, "pgkeeper_wal_archive_failures_total").value_or(0), 1.0) << m;
+  EXPECT_GE(metric(m, "pgkeeper_wal_archive_lag_bytes").value_or(0), 2.0 * 16 * 1024 * 1024) << m;
+  EXPECT_GT(metric(m, "pgkeeper_wal_archive_lag_seconds").value_or(0), 0.0) << m;
+  auto status = nlohmann::json::parse(get("/api/status"), nullptr, false);
+  ASSERT_TRUE(status.is_object());
+  EXPECT_TRUE(status["wal"]["failing"].get<bool>()) << status["wal"].dump();
+  EXPECT_NE(status["warnings"].dump().find("WAL archiving is failing"), std::string::npos) << status["warnings"].dump();
+  EXPECT_NE(get("/").find("failing"), std::string::npos);
+
+  // Fixed: the waiting segments are archived and the failure clears.
+  ASSERT_TRUE(c.Exec("ALTER SYSTEM RESET archive_command").ok());
+  ASSERT_TRUE(c.Exec("SELECT pg_reload_conf()").ok());
+  ASSERT_TRUE(WaitArchived(c, SwitchSegment(c), 90)) << ReadBytes(WalCluster().log_path().string());
+  m = wait_for([&](const std::string& b) { return metric(b, "pgkeeper_wal_archive_failing") == 0.0; }, 30);
+  EXPECT_EQ(metric(m, "pgkeeper_wal_archive_failing"), 0.0) << m;
+  EXPECT_LT(metric(m, "pgkeeper_wal_archive_lag_bytes").value_or(1e12), 16.0 * 1024 * 1024) << m;
+  serve.process->Signal(SIGTERM);
+  EXPECT_EQ(serve.Wait().exit_code, 0);
 }
 
 }  // namespace pgk::test

@@ -31,6 +31,7 @@ StatusSnapshot Sample() {
   s.wal_lag_seconds = 0;
   s.wal_lag_bytes = 1024;
   s.wal_last_archived = 1765000100;
+  s.wal_failed_count = 2;
   s.repository_bytes = 12345;
   s.backups = {{"20261201T020000Z-L", "logical", "daily", "app", 1764554400, 1764554410, 10, 100},
                {"20261202T020000Z-L", "logical", "daily", "app", 1764640800, 1764640812, 12, 200},
@@ -79,6 +80,8 @@ TEST(Metrics, RendersTheContractNames) {
            "pgkeeper_wal_archive_lag_seconds 0",
            "pgkeeper_wal_archive_lag_bytes 1024",
            "pgkeeper_wal_last_archived_timestamp_seconds 1765000100",
+           "pgkeeper_wal_archive_failing 0",
+           "pgkeeper_wal_archive_failures_total 2",
            "pgkeeper_drill_last_timestamp_seconds 1764650000",
            "pgkeeper_drill_last_success 1",
            "pgkeeper_drill_restore_seconds 42.500000",
@@ -117,6 +120,7 @@ TEST(Metrics, UnknownValuesAreLeftOutButDeclared) {
   std::string m = RenderMetrics(s);
   EXPECT_NE(m.find("# TYPE pgkeeper_drill_last_success gauge\n"), std::string::npos);
   EXPECT_EQ(m.find("\npgkeeper_drill_last_success "), std::string::npos);
+  EXPECT_EQ(m.find("\npgkeeper_wal_archive_failing "), std::string::npos);
   EXPECT_NE(m.find("pgkeeper_database_up 0\n"), std::string::npos);
   EXPECT_EQ(EscapeLabel("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
 }
@@ -135,6 +139,19 @@ TEST(Status, WindowAndWarnings) {
   auto j = s.ToJson();
   EXPECT_EQ(j["recoverable_window"]["end"], "2025-12-06T05:48:20Z");
   EXPECT_EQ(j["jobs"][0]["failures_total"], 3);
+  EXPECT_EQ(j["wal"]["failing"], false);
+  // archive_command failing: a warning at once, long before the lag says so.
+  for (const auto& w : s.warnings) EXPECT_EQ(w.find("failing"), std::string::npos) << w;
+  s.wal_failing = true;
+  s.wal_last_failed = "000000010000000000000042";
+  ComputeDerived(&s, 1765000200);
+  bool warned = false;
+  for (const auto& w : s.warnings) {
+    warned = warned || w.find("failing: archive_command failed for 000000010000000000000042") != std::string::npos;
+  }
+  EXPECT_TRUE(warned);
+  EXPECT_NE(RenderMetrics(s).find("pgkeeper_wal_archive_failing 1\n"), std::string::npos);
+  EXPECT_NE(RenderStatusPage(s, 1765000200).find("<span class=fail>failing</span>"), std::string::npos);
 }
 
 TEST(StatusPage, RendersVerdictAndEscapes) {
