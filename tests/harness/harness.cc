@@ -291,6 +291,13 @@ CliResult RunCliOnTerminal(const std::vector<std::string>& args, const std::stri
   return r;
 }
 
+std::optional<double> MetricValue(const std::string& exposition, const std::string& name) {
+  std::string lines = "\n" + exposition;  // every sample line now starts after a newline
+  size_t at = lines.find("\n" + name + " ");
+  if (at == std::string::npos) return std::nullopt;
+  return std::stod(lines.substr(at + name.size() + 2));
+}
+
 BackgroundCli StartCli(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
   BackgroundCli b;
   int n = g_counter++;

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -67,6 +68,10 @@ std::string BinaryPath();
 const std::vector<std::string>& S3EnvVariables();
 // The executable `name` on $PATH, or "".
 std::string FindOnPath(const std::string& name);
+
+// The value of the unlabelled sample `name` in a Prometheus text exposition, or nullopt
+// when it has none.
+std::optional<double> MetricValue(const std::string& exposition, const std::string& name);
 
 // A fresh directory TempPath(name) holding the given (file name, contents) pairs.
 std::string MakeFiles(const std::string& name, const std::vector<std::pair<std::string, std::string>>& files);

@@ -63,15 +63,27 @@ size_t BackupCount(const std::string& repo) {
   return r.exit_code == 0 ? r.Json()["backups"].size() : 0;
 }
 
+// A seeded database with one backup in its own repository, and a --before time after
+// that backup's snapshot: the moment just before the accident a deletion test makes.
+struct BackedUp {
+  std::string db;
+  std::string repo;
+  std::string before;
+};
+BackedUp SeededAndBackedUp(const std::string& prefix) {
+  BackedUp b{CreateDatabase(prefix), TempPath(NewName("repo_" + prefix)), ""};
+  Seed(b.db);
+  EXPECT_FALSE(Backup(b.db, b.repo).empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  b.before = ServerNowUtc(b.db);
+  return b;
+}
+
 }  // namespace
 
 TEST(Dr, DeletionRestoresASideDatabaseAndExportsExactlyTheLostRows) {
-  std::string db = CreateDatabase("dr_del");
-  Seed(db);
-  std::string repo = TempPath(NewName("repo_dr_del"));
-  ASSERT_FALSE(Backup(db, repo).empty());
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  std::string before = ServerNowUtc(db);
+  auto [db, repo, before] = SeededAndBackedUp("dr_del");
+  ASSERT_FALSE(::testing::Test::HasFailure());
   // The accident: 10 orders deleted, one changed; 3 notes deleted.
   Exec(db,
        "DELETE FROM orders WHERE id % 10 = 0; UPDATE orders SET amount = 0 WHERE id = 5;"
@@ -145,12 +157,8 @@ TEST(Dr, DeletionRestoresASideDatabaseAndExportsExactlyTheLostRows) {
 }
 
 TEST(Dr, DeletionOfAWholeTableExportsAllItsRows) {
-  std::string db = CreateDatabase("dr_drop");
-  Seed(db);
-  std::string repo = TempPath(NewName("repo_dr_drop"));
-  ASSERT_FALSE(Backup(db, repo).empty());
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  std::string before = ServerNowUtc(db);
+  auto [db, repo, before] = SeededAndBackedUp("dr_drop");
+  ASSERT_FALSE(::testing::Test::HasFailure());
   Exec(db, "DROP TABLE notes");
   std::string exports = TempPath(NewName("dr_export_drop"));
   auto r = RunCli({"dr", "--db", UrlWithPassword(db), "--repo", repo, "--scenario", "deletion", "--before", before,
@@ -263,12 +271,8 @@ TEST(Dr, WithoutATerminalTheScenarioMustBeGiven) {
 }
 
 TEST(Dr, OnATerminalItAsksWhatHappenedAsksAgainAfterAWrongAnswerAndRunsOnYes) {
-  std::string db = CreateDatabase("dr_tty");
-  Seed(db);
-  std::string repo = TempPath(NewName("repo_dr_tty"));
-  ASSERT_FALSE(Backup(db, repo).empty());
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  std::string before = ServerNowUtc(db);
+  auto [db, repo, before] = SeededAndBackedUp("dr_tty");
+  ASSERT_FALSE(::testing::Test::HasFailure());
   Exec(db, "DELETE FROM orders WHERE id <= 3");
   std::string side = NewName("recovered");
   std::string exports = TempPath(NewName("dr_tty_export"));

@@ -709,9 +709,9 @@ TEST(Serve, DrillVerifyAndExpireJobsRunAndMigrationsAndSchemaReachMetricsAndRead
       },
       30s))
       << metrics;
-  size_t rto = metrics.find("\npgkeeper_drill_restore_seconds ");
-  ASSERT_NE(rto, std::string::npos) << metrics;
-  EXPECT_GT(std::stod(metrics.substr(rto + 32)), 0.0) << metrics.substr(rto, 60);
+  auto rto = MetricValue(metrics, "pgkeeper_drill_restore_seconds");
+  ASSERT_TRUE(rto.has_value()) << metrics;
+  EXPECT_GT(*rto, 0.0) << metrics;
   EXPECT_NE(metrics.find("\npgkeeper_drill_last_timestamp_seconds "), std::string::npos);
   EXPECT_NE(metrics.find("pgkeeper_migration_version 2\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("pgkeeper_migration_dirty 0\n"), std::string::npos) << metrics;
@@ -730,28 +730,24 @@ TEST(Serve, DrillVerifyAndExpireJobsRunAndMigrationsAndSchemaReachMetricsAndRead
 
   // An index dropped by hand: the schema no longer matches the migrations at the next
   // comparison (schema_check_seconds), and serve is not ready, saying why.
-  ASSERT_TRUE(Connect(db).Exec("DROP INDEX orders_what").ok());
   HttpResult ready;
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        ready = Get(serve.port(), "/ready");
-        return ready.status == 503 && ready.body.find("schema has") != std::string::npos;
-      },
-      40s))
-      << ready.body;
+  auto not_ready_because = [&](const std::string& reason, std::chrono::seconds timeout) {
+    return WaitFor(
+        [&] {
+          ready = Get(serve.port(), "/ready");
+          return ready.status == 503 && ready.body.find(reason) != std::string::npos;
+        },
+        timeout);
+  };
+  ASSERT_TRUE(Connect(db).Exec("DROP INDEX orders_what").ok());
+  EXPECT_TRUE(not_ready_because("schema has", 40s)) << ready.body;
   std::string after = Get(serve.port(), "/metrics").body;
   EXPECT_EQ(after.find("pgkeeper_schema_differences 0\n"), std::string::npos) << after;
   EXPECT_NE(after.find("pgkeeper_schema_differences "), std::string::npos) << after;
   // A migration left dirty: seen at the next refresh (the migration state is read every
   // refresh_seconds, here 1 s), long before the next schema comparison.
   ASSERT_TRUE(Connect(db).Exec("UPDATE schema_migrations SET success = false, error = 'killed' WHERE version = 2").ok());
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        ready = Get(serve.port(), "/ready");
-        return ready.status == 503 && ready.body.find("dirty") != std::string::npos;
-      },
-      8s))
-      << ready.body;
+  EXPECT_TRUE(not_ready_because("dirty", 8s)) << ready.body;
   EXPECT_NE(Get(serve.port(), "/metrics").body.find("pgkeeper_migration_dirty 1\n"), std::string::npos);
   EXPECT_EQ(serve.Stop().exit_code, 0);
 }

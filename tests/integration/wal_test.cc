@@ -643,11 +643,6 @@ TEST(Wal, ServeReportsArchivingThenItsFailureAndTheGrowingLag) {
     auto r = http.Get(path.c_str());
     return r ? r->body : std::string();
   };
-  auto metric = [&](const std::string& body, const std::string& name) -> std::optional<double> {
-    size_t at = body.find("\n" + name + " ");
-    if (at == std::string::npos) return std::nullopt;
-    return std::stod(body.substr(at + name.size() + 2));
-  };
   auto wait_for = [&](const std::function<bool(const std::string&)>& done, int seconds) {
     std::string body;
     for (int i = 0; i < seconds * 5; ++i) {
@@ -658,12 +653,12 @@ TEST(Wal, ServeReportsArchivingThenItsFailureAndTheGrowingLag) {
     return body;
   };
   std::string m =
-      wait_for([&](const std::string& b) { return metric(b, "pgkeeper_wal_archive_failing").has_value(); }, 30);
-  EXPECT_EQ(metric(m, "pgkeeper_wal_archive_failing"), 0.0) << m;
-  auto archived = metric(m, "pgkeeper_wal_last_archived_timestamp_seconds");
+      wait_for([&](const std::string& b) { return MetricValue(b, "pgkeeper_wal_archive_failing").has_value(); }, 30);
+  EXPECT_EQ(MetricValue(m, "pgkeeper_wal_archive_failing"), 0.0) << m;
+  auto archived = MetricValue(m, "pgkeeper_wal_last_archived_timestamp_seconds");
   ASSERT_TRUE(archived) << m;
   EXPECT_LT(std::abs(*archived - static_cast<double>(std::time(nullptr))), 120.0) << m;
-  EXPECT_LT(metric(m, "pgkeeper_wal_archive_lag_bytes").value_or(1e12), 16.0 * 1024 * 1024) << m;
+  EXPECT_LT(MetricValue(m, "pgkeeper_wal_archive_lag_bytes").value_or(1e12), 16.0 * 1024 * 1024) << m;
 
   // archive_command fails from now on; two segments wait.
   ASSERT_TRUE(c.Exec("ALTER SYSTEM SET archive_command = 'false'").ok());
@@ -671,11 +666,11 @@ TEST(Wal, ServeReportsArchivingThenItsFailureAndTheGrowingLag) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   SwitchSegment(c);
   SwitchSegment(c);
-  m = wait_for([&](const std::string& b) { return metric(b, "pgkeeper_wal_archive_failing") == 1.0; }, 30);
-  EXPECT_EQ(metric(m, "pgkeeper_wal_archive_failing"), 1.0) << m;
-  EXPECT_GE(metric(m, "pgkeeper_wal_archive_failures_total").value_or(0), 1.0) << m;
-  EXPECT_GE(metric(m, "pgkeeper_wal_archive_lag_bytes").value_or(0), 2.0 * 16 * 1024 * 1024) << m;
-  EXPECT_GT(metric(m, "pgkeeper_wal_archive_lag_seconds").value_or(0), 0.0) << m;
+  m = wait_for([&](const std::string& b) { return MetricValue(b, "pgkeeper_wal_archive_failing") == 1.0; }, 30);
+  EXPECT_EQ(MetricValue(m, "pgkeeper_wal_archive_failing"), 1.0) << m;
+  EXPECT_GE(MetricValue(m, "pgkeeper_wal_archive_failures_total").value_or(0), 1.0) << m;
+  EXPECT_GE(MetricValue(m, "pgkeeper_wal_archive_lag_bytes").value_or(0), 2.0 * 16 * 1024 * 1024) << m;
+  EXPECT_GT(MetricValue(m, "pgkeeper_wal_archive_lag_seconds").value_or(0), 0.0) << m;
   auto status = nlohmann::json::parse(get("/api/status"), nullptr, false);
   ASSERT_TRUE(status.is_object());
   EXPECT_TRUE(status["wal"]["failing"].get<bool>()) << status["wal"].dump();
@@ -686,9 +681,9 @@ TEST(Wal, ServeReportsArchivingThenItsFailureAndTheGrowingLag) {
   ASSERT_TRUE(c.Exec("ALTER SYSTEM RESET archive_command").ok());
   ASSERT_TRUE(c.Exec("SELECT pg_reload_conf()").ok());
   ASSERT_TRUE(WaitArchived(c, SwitchSegment(c), 90)) << ReadBytes(WalCluster().log_path().string());
-  m = wait_for([&](const std::string& b) { return metric(b, "pgkeeper_wal_archive_failing") == 0.0; }, 30);
-  EXPECT_EQ(metric(m, "pgkeeper_wal_archive_failing"), 0.0) << m;
-  EXPECT_LT(metric(m, "pgkeeper_wal_archive_lag_bytes").value_or(1e12), 16.0 * 1024 * 1024) << m;
+  m = wait_for([&](const std::string& b) { return MetricValue(b, "pgkeeper_wal_archive_failing") == 0.0; }, 30);
+  EXPECT_EQ(MetricValue(m, "pgkeeper_wal_archive_failing"), 0.0) << m;
+  EXPECT_LT(MetricValue(m, "pgkeeper_wal_archive_lag_bytes").value_or(1e12), 16.0 * 1024 * 1024) << m;
   serve.process->Signal(SIGTERM);
   EXPECT_EQ(serve.Wait().exit_code, 0);
 }
